@@ -1,0 +1,97 @@
+// Scoring a batch of samples with several rewards, turning every reward failure into a RewardError
+// that names the reward and the sample.
+
+import { RewardError, truncateText, type RewardFunction, type RewardInput } from "./types.js";
+
+function errorReason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function checkValue(
+  reward: RewardFunction,
+  value: unknown,
+  index: number,
+  input: RewardInput,
+): number {
+  const [min, max] = reward.range;
+  const valid = typeof value === "number" && Number.isFinite(value) && value >= min && value <= max;
+  if (valid) return value;
+  const summary = truncateText(input.summary);
+  let problem: string;
+  if (typeof value !== "number") {
+    problem = `a ${value === null ? "null" : typeof value} instead of a number`;
+  } else if (!Number.isFinite(value)) {
+    problem = `the non-finite value ${value}`;
+  } else {
+    problem = `${value}, outside its declared range [${min}, ${max}]`;
+  }
+  throw new RewardError(
+    `reward "${reward.name}" returned ${problem} for sample ${index} ` +
+      `(summary ${JSON.stringify(summary)})`,
+    { rewardName: reward.name, sampleIndex: index, summary, value },
+  );
+}
+
+function scoreOne(reward: RewardFunction, input: RewardInput, index: number): number {
+  let value: unknown;
+  try {
+    value = reward.score(input);
+  } catch (error) {
+    const summary = truncateText(input.summary);
+    throw new RewardError(
+      `reward "${reward.name}" failed on sample ${index} (summary ${JSON.stringify(summary)}): ` +
+        errorReason(error),
+      { rewardName: reward.name, sampleIndex: index, summary, cause: error },
+    );
+  }
+  return checkValue(reward, value, index, input);
+}
+
+/**
+ * Scores `inputs` with one reward and returns one checked value per input. A reward with
+ * `scoreBatch` is called once for the whole batch. If that call throws, each sample is scored again
+ * with `score` to find the failing one, so the RewardError still names the sample. Its
+ * `sampleIndex` is undefined only when no single sample fails.
+ */
+export function scoreReward(reward: RewardFunction, inputs: readonly RewardInput[]): number[] {
+  if (reward.scoreBatch === undefined) {
+    return inputs.map((input, index) => scoreOne(reward, input, index));
+  }
+  let values: unknown;
+  try {
+    values = reward.scoreBatch([...inputs]);
+  } catch (error) {
+    inputs.forEach((input, index) => scoreOne(reward, input, index));
+    throw new RewardError(
+      `reward "${reward.name}" failed in scoreBatch on ${inputs.length} samples, ` +
+        `although score succeeds on each of them: ${errorReason(error)}`,
+      { rewardName: reward.name, cause: error },
+    );
+  }
+  if (!Array.isArray(values) || values.length !== inputs.length) {
+    const got = Array.isArray(values) ? `${values.length} values` : typeof values;
+    throw new RewardError(
+      `reward "${reward.name}" scoreBatch returned ${got} for ${inputs.length} samples; ` +
+        `it must return one number per input`,
+      { rewardName: reward.name, value: values },
+    );
+  }
+  return inputs.map((input, index) => checkValue(reward, values[index], index, input));
+}
+
+/**
+ * Scores every input with every reward and returns a sample-major matrix: `result[i][j]` is reward
+ * j on input i, so row i is the reward vector R(x_i, y_i) that a weight vector w is dotted with.
+ * The same layout is accepted by `RewardNormalizer.fit` and `normalize`.
+ *
+ * Throws a RewardError on the first reward (in the given order) that throws, returns a non-number,
+ * a non-finite number or a value outside its declared `range`. The error's `rewardName`,
+ * `sampleIndex` and `summary` (shortened to ERROR_TEXT_CHARS characters) identify the failure.
+ */
+export function scoreAll(
+  rewards: readonly RewardFunction[],
+  inputs: readonly RewardInput[],
+): number[][] {
+  const byReward = rewards.map((reward) => scoreReward(reward, inputs));
+  return inputs.map((_, i) => byReward.map((column) => column[i] ?? Number.NaN));
+}
