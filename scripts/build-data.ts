@@ -1,7 +1,8 @@
-// Builds the default task's data from Debian's package index: bookworm main package long
-// descriptions paired with their one-line synopses (train/validation/test JSONL, split by source
-// package), a pretraining corpus of descriptions with no validation or test text, and a data card
-// for each. Run after `npx tsc -p tsconfig.json` as `node dist/scripts/build-data.js --help`.
+// Builds the default task's data from Debian's package index. The task pairs the long
+// descriptions of bookworm main packages with their one-line synopses, in train, validation and
+// test JSONL files split by source package. A pretraining corpus of descriptions leaves out the
+// validation and test texts, and each output gets a data card. After `npx tsc -p tsconfig.json`,
+// `node dist/scripts/build-data.js --help` lists the options.
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -11,6 +12,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gunzipSync, gzipSync } from "node:zlib";
 
+import { DOCUMENT_SEPARATOR, type SummaryExample } from "../src/data/dataset.js";
+
 // The only suite, component and architecture this script reads. The architecture is pinned so
 // the binary-to-source mapping, and with it the output, is the same on every machine.
 const SUITE = "bookworm";
@@ -19,9 +22,6 @@ const ARCHITECTURE = "amd64";
 
 const MIN_DESCRIPTION_WORDS = 25;
 const MAX_DESCRIPTION_WORDS = 400;
-
-/** Line that ends each document of the pretraining corpus. */
-const DOCUMENT_SEPARATOR = "<|endoftext|>";
 
 const SPLITS = ["train", "validation", "test"] as const;
 type Split = (typeof SPLITS)[number];
@@ -33,11 +33,12 @@ and their data cards from Debian ${SUITE} ${COMPONENT}.
 
 Without --lists or --translation, runs apt-get update into a private lists folder
 (.cache/debian-lists under the package root) and leaves the system's lists untouched.
-Needs Debian with apt, whose sources list ${SUITE} ${COMPONENT}, and usually root.
+Needs Debian's apt with a sources list that includes ${SUITE} ${COMPONENT}; root is not needed.
 
 Options:
   --lists DIR          read the index from an apt lists folder fetched before; no download
-  --translation FILE   ${COMPONENT}/i18n/Translation-en (plain, gz, lz4, xz, zst or bz2); needs --packages
+  --translation FILE   ${COMPONENT}/i18n/Translation-en (plain, gz, lz4, xz, zst or bz2), with
+                       --packages
   --packages FILE      ${COMPONENT}/binary-${ARCHITECTURE}/Packages of the same suite (same formats)
   --release FILE       the suite's InRelease or Release file, for the data card (optional
                        with --translation)
@@ -78,12 +79,8 @@ interface BinaryEntry {
   descriptionMd5: string | undefined;
 }
 
-interface Pair {
-  package: string;
-  source: string;
-  description: string;
-  synopsis: string;
-}
+/** A package's description and synopsis, in the loader's record format. */
+type Pair = SummaryExample;
 
 interface FilterCount {
   name: string;
@@ -139,7 +136,9 @@ function parseOptions(argv: string[], root: string): Options | undefined {
     release: fromCwd(values.release),
     out: values.out === undefined ? join(root, "data/debian-synopses") : resolve(values.out),
     pretrainOut:
-      values["pretrain-out"] === undefined ? join(root, "data/pretrain") : resolve(values["pretrain-out"]),
+      values["pretrain-out"] === undefined
+        ? join(root, "data/pretrain")
+        : resolve(values["pretrain-out"]),
   };
 }
 
@@ -152,36 +151,36 @@ function parseOptions(argv: string[], root: string): Options | undefined {
  */
 function fetchLists(listsDir: string): void {
   mkdirSync(join(listsDir, "partial"), { recursive: true });
-  const args = [
-    "-o", `Dir::State::Lists=${listsDir}`,
-    "-o", "Acquire::Languages=en",
-    "-o", "APT::Get::List-Cleanup=0",
-    "-o", "Dir::Cache::pkgcache=",
-    "-o", "Dir::Cache::srcpkgcache=",
-    "-o", `APT::Architecture=${ARCHITECTURE}`,
-    "-o", `APT::Architectures=${ARCHITECTURE}`,
-    "update",
+  const aptOptions = [
+    `Dir::State::Lists=${listsDir}`,
+    "Acquire::Languages=en",
+    "APT::Get::List-Cleanup=0",
+    "Dir::Cache::pkgcache=",
+    "Dir::Cache::srcpkgcache=",
+    `APT::Architecture=${ARCHITECTURE}`,
+    `APT::Architectures=${ARCHITECTURE}`,
   ];
+  const args = [...aptOptions.flatMap((option) => ["-o", option]), "update"];
   log(`apt-get ${args.join(" ")}`);
   try {
     execFileSync("apt-get", args, { stdio: ["ignore", "inherit", "inherit"] });
   } catch (error) {
     throw new Error(
       `apt-get update into ${listsDir} failed (${(error as Error).message.split("\n")[0]}). ` +
-        "It needs Debian's apt and usually root. Without them, pass index files fetched elsewhere " +
-        "with --translation FILE --packages FILE.",
+        "It needs Debian's apt and network access to the archive. Without them, pass index " +
+        "files fetched elsewhere with --translation FILE --packages FILE.",
     );
   }
 }
 
 /** Finds the one list file whose name matches `pattern`, or returns undefined when none does. */
-function findListFile(listsDir: string, pattern: RegExp, what: string): string | undefined {
+function findListFile(listsDir: string, pattern: RegExp, indexName: string): string | undefined {
   const matches = readdirSync(listsDir)
     .filter((name) => pattern.test(name))
     .sort();
   if (matches.length > 1) {
     throw new Error(
-      `${listsDir} has ${matches.length} ${what} files (${matches.join(", ")}). ` +
+      `${listsDir} has ${matches.length} ${indexName} files (${matches.join(", ")}). ` +
         "Pass the one to use with --translation FILE --packages FILE.",
     );
   }
@@ -241,8 +240,9 @@ function readIndexText(path: string): Buffer {
     return execFileSync(format.tool, ["-dc", path], { maxBuffer });
   } catch (error) {
     throw new Error(
-      `cannot decompress ${path} (${format.extension.slice(1)}) with ${format.tool}: ` +
-        `${(error as Error).message.split("\n")[0]}. Install ${format.tool} or pass the file decompressed.`,
+      `failed to decompress ${path} (${format.extension.slice(1)}) with ${format.tool}: ` +
+        `${(error as Error).message.split("\n")[0]}. ` +
+        `Install ${format.tool} or pass the file decompressed.`,
     );
   }
 }
@@ -292,10 +292,10 @@ function parsePackages(text: string): Map<string, BinaryEntry> {
 
 /**
  * Converts the continuation lines of an extended description to plain text. Each line starts
- * with one space; ` .` separates paragraphs, and a line with two or more leading spaces (or a
- * tab) is verbatim, such as a list item. Paragraphs are joined by a blank line, consecutive
- * normal lines by one space, and verbatim lines keep their own line and their indentation
- * beyond the first space.
+ * with one space, and ` .` separates paragraphs. A line with two or more leading spaces (or a
+ * tab) is verbatim, such as a list item. Paragraphs are joined by a blank line and consecutive
+ * normal lines by one space. Verbatim lines keep their own line and their indentation beyond
+ * the first space.
  */
 function convertLongDescription(continuationLines: string[]): string {
   const paragraphTexts: string[] = [];
@@ -389,9 +389,15 @@ const NAME_RULES: Array<{ name: string; pattern: RegExp }> = [
   { name: "thesaurus (mythes-*)", pattern: /^mythes-/ },
   { name: "hyphenation patterns (hyphen-*)", pattern: /^hyphen-/ },
   { name: "localization (*-l10n, *-l10n-*)", pattern: /-l10n(-|$)/ },
-  { name: "kernel image or headers (linux-image*, linux-headers*)", pattern: /^linux-(image|headers)/ },
+  {
+    name: "kernel image or headers (linux-image*, linux-headers*)",
+    pattern: /^linux-(image|headers)/,
+  },
   { name: "firmware (firmware-*)", pattern: /^firmware-/ },
-  { name: "library variant (lib*-dev/doc/dbg/java/perl/ocaml)", pattern: /^lib.+-(dev|doc|dbg|java|perl|ocaml)$/ },
+  {
+    name: "library variant (lib*-dev/doc/dbg/java/perl/ocaml)",
+    pattern: /^lib.+-(dev|doc|dbg|java|perl|ocaml)$/,
+  },
   { name: "development package (*-dev)", pattern: /-dev$/ },
   { name: "documentation package (*-doc)", pattern: /-doc$/ },
   { name: "debug symbols (*-dbg)", pattern: /-dbg$/ },
@@ -403,8 +409,12 @@ const TRANSITIONAL = /transitional|dummy package/i;
 
 // Sentences of split-out development, debug and documentation packages. The lookahead keeps
 // real packages such as "This package provides development tools".
-const BOILERPLATE =
-  /\bthis package (?:contains|provides|includes|ships) (?:the |all the |all )?(?:[\w.+-]+ ){0,2}?(?:development|debugging|debug|header|headers|documentation)\b(?! (?:tools?|environments?|programs?|kit)\b)/i;
+const BOILERPLATE = new RegExp(
+  "\\bthis package (?:contains|provides|includes|ships) (?:the |all the |all )?(?:[\\w.+-]+ ){0,2}?" +
+    "(?:development|debugging|debug|header|headers|documentation)\\b" +
+    "(?! (?:tools?|environments?|programs?|kit)\\b)",
+  "i",
+);
 
 /** Splits a text into whitespace-separated words. */
 function words(text: string): string[] {
@@ -413,7 +423,9 @@ function words(text: string): string[] {
 
 /** Compares strings by UTF-16 code units, so the order does not depend on the locale. */
 function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a < b) return -1;
+  if (a > b) return 1;
+  return 0;
 }
 
 /**
@@ -423,7 +435,9 @@ function compareCodeUnits(a: string, b: string): number {
 function splitOf(source: string): Split {
   const digest = createHash("sha256").update(source, "utf8").digest();
   const fraction = digest.readUInt32BE(0) / 2 ** 32;
-  return fraction < 0.9 ? "train" : fraction < 0.95 ? "validation" : "test";
+  if (fraction < 0.9) return "train";
+  if (fraction < 0.95) return "validation";
+  return "test";
 }
 
 /**
@@ -468,7 +482,11 @@ function attachSources(
 
 /** Applies the drop rules in order, counting each rule's drops. Input must be sorted by package. */
 function filterPairs(all: Pair[]): { kept: Pair[]; counts: FilterCount[] } {
-  const counts: FilterCount[] = NAME_RULES.map((r) => ({ name: r.name, rule: `package name matches ${r.pattern}`, dropped: 0 }));
+  const counts: FilterCount[] = NAME_RULES.map((r) => ({
+    name: r.name,
+    rule: `package name matches ${r.pattern}`,
+    dropped: 0,
+  }));
   const transitional: FilterCount = {
     name: "transitional or dummy package",
     rule: `synopsis matches ${TRANSITIONAL} or description matches /(transitional|dummy) package/i`,
@@ -479,7 +497,11 @@ function filterPairs(all: Pair[]): { kept: Pair[]; counts: FilterCount[] } {
     rule: `description matches ${BOILERPLATE}`,
     dropped: 0,
   };
-  const emptySynopsis: FilterCount = { name: "empty synopsis", rule: "synopsis is empty", dropped: 0 };
+  const emptySynopsis: FilterCount = {
+    name: "empty synopsis",
+    rule: "synopsis is empty",
+    dropped: 0,
+  };
   const tooShort: FilterCount = {
     name: `description under ${MIN_DESCRIPTION_WORDS} words`,
     rule: `fewer than ${MIN_DESCRIPTION_WORDS} whitespace-separated words`,
@@ -510,7 +532,8 @@ function filterPairs(all: Pair[]): { kept: Pair[]; counts: FilterCount[] } {
     const wordCount = words(pair.description).length;
     let drop: FilterCount | undefined;
     if (ruleIndex >= 0) drop = counts[ruleIndex];
-    else if (TRANSITIONAL.test(pair.synopsis) || /(transitional|dummy) package/i.test(flatText)) drop = transitional;
+    else if (TRANSITIONAL.test(pair.synopsis) || /(transitional|dummy) package/i.test(flatText))
+      drop = transitional;
     else if (BOILERPLATE.test(flatText)) drop = boilerplate;
     else if (pair.synopsis === "") drop = emptySynopsis;
     else if (wordCount < MIN_DESCRIPTION_WORDS) drop = tooShort;
@@ -525,7 +548,15 @@ function filterPairs(all: Pair[]): { kept: Pair[]; counts: FilterCount[] } {
     seenSynopses.add(pair.synopsis.toLowerCase());
     kept.push(pair);
   }
-  counts.push(transitional, boilerplate, emptySynopsis, tooShort, tooLong, duplicateText, duplicateSynopsis);
+  counts.push(
+    transitional,
+    boilerplate,
+    emptySynopsis,
+    tooShort,
+    tooLong,
+    duplicateText,
+    duplicateSynopsis,
+  );
   return { kept, counts };
 }
 
@@ -533,27 +564,53 @@ interface PretrainCorpus {
   documents: string[];
   emptyDropped: number;
   heldOutDropped: number;
+  sharedParagraphDropped: number;
   duplicateDropped: number;
   separatorDropped: number;
 }
 
 /**
- * Collects the descriptions of every package with a known source, unfiltered, for pretraining.
- * A text is left out when any package whose source is assigned to validation or test has it,
- * so no held-out description reaches the corpus through a package of another source.
+ * Minimum words of a held-out paragraph that excludes every corpus document containing it.
+ * Shorter paragraphs ("This package contains the library.") are too common to exclude on.
  */
-function buildPretrainCorpus(all: Pair[]): PretrainCorpus {
-  const heldOutTexts = new Set(all.filter((p) => splitOf(p.source) !== "train").map((p) => p.description));
+const SHARED_PARAGRAPH_MIN_WORDS = 12;
+
+/**
+ * Collects the descriptions of every package with a known source, unfiltered, for pretraining.
+ * A text is left out when a package whose source is assigned to validation or test has the same
+ * text, or when it shares a paragraph of at least SHARED_PARAGRAPH_MIN_WORDS words with a
+ * validation or test pair. So no evaluation description reaches the corpus through a package
+ * of another source.
+ */
+function buildPretrainCorpus(all: Pair[], heldOutPairs: Pair[]): PretrainCorpus {
+  const heldOutTexts = new Set(
+    all.filter((p) => splitOf(p.source) !== "train").map((p) => p.description),
+  );
+  const heldOutParagraphs = new Set(
+    heldOutPairs
+      .flatMap((p) => p.description.split("\n\n"))
+      .filter((paragraph) => words(paragraph).length >= SHARED_PARAGRAPH_MIN_WORDS),
+  );
   const seen = new Set<string>();
-  const corpus: PretrainCorpus = { documents: [], emptyDropped: 0, heldOutDropped: 0, duplicateDropped: 0, separatorDropped: 0 };
+  const corpus: PretrainCorpus = {
+    documents: [],
+    emptyDropped: 0,
+    heldOutDropped: 0,
+    sharedParagraphDropped: 0,
+    duplicateDropped: 0,
+    separatorDropped: 0,
+  };
   for (const pair of all) {
-    if (pair.description === "") corpus.emptyDropped += 1;
-    else if (heldOutTexts.has(pair.description)) corpus.heldOutDropped += 1;
-    else if (seen.has(pair.description)) corpus.duplicateDropped += 1;
-    else if (pair.description.split("\n").includes(DOCUMENT_SEPARATOR)) corpus.separatorDropped += 1;
+    const text = pair.description;
+    if (text === "") corpus.emptyDropped += 1;
+    else if (heldOutTexts.has(text)) corpus.heldOutDropped += 1;
+    else if (text.split("\n\n").some((paragraph) => heldOutParagraphs.has(paragraph)))
+      corpus.sharedParagraphDropped += 1;
+    else if (seen.has(text)) corpus.duplicateDropped += 1;
+    else if (text.split("\n").includes(DOCUMENT_SEPARATOR)) corpus.separatorDropped += 1;
     else {
-      seen.add(pair.description);
-      corpus.documents.push(pair.description);
+      seen.add(text);
+      corpus.documents.push(text);
     }
   }
   return corpus;
@@ -575,7 +632,12 @@ function gzipFixed(data: Buffer): Buffer {
 
 function writeJsonl(path: string, pairs: Pair[]): number {
   const lines = pairs.map((p) =>
-    JSON.stringify({ package: p.package, source: p.source, description: p.description, synopsis: p.synopsis }),
+    JSON.stringify({
+      package: p.package,
+      source: p.source,
+      description: p.description,
+      synopsis: p.synopsis,
+    }),
   );
   const compressed = gzipFixed(Buffer.from(lines.map((l) => `${l}\n`).join(""), "utf8"));
   writeFileSync(path, compressed);
@@ -597,7 +659,7 @@ function lengthStats(values: number[]): LengthStats {
   return { mean, p50: rank(0.5), p90: rank(0.9), max: sorted[sorted.length - 1] ?? 0 };
 }
 
-/** Lowercased letter-and-digit tokens, for the synopsis-description word overlap. */
+/** Splits a text into lowercased runs of letters and digits, for the word overlap statistic. */
 function tokens(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
@@ -614,14 +676,17 @@ function synopsisOverlap(pairs: Pair[]): { tokenShare: number; allCovered: numbe
     total += synopsisTokens.length;
     if (hits === synopsisTokens.length) allCovered += 1;
   }
-  return { tokenShare: found / Math.max(1, total), allCovered: allCovered / Math.max(1, pairs.length) };
+  return {
+    tokenShare: found / Math.max(1, total),
+    allCovered: allCovered / Math.max(1, pairs.length),
+  };
 }
 
 function sha256Hex(data: Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** Selects sample pairs deterministically: the lowest SHA-256 of the package name among short ones. */
+/** Selects the pairs of up to 80 words with the lowest SHA-256 of the package name. */
 function samplePairs(pairs: Pair[], count: number): Pair[] {
   return pairs
     .filter((p) => words(p.description).length <= 80)
@@ -634,37 +699,61 @@ function samplePairs(pairs: Pair[], count: number): Pair[] {
 interface IndexProvenance {
   command: string;
   release: ReleaseInfo | undefined;
-  releaseFile: string | undefined;
   translationFile: string;
   translationSha256: string;
   packagesFile: string;
   packagesSha256: string;
 }
 
+const CARD_WIDTH = 100;
+
+/** Joins `sentences` into one Markdown paragraph wrapped at CARD_WIDTH columns. */
+function wrap(...sentences: string[]): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of words(sentences.join(" "))) {
+    if (line !== "" && line.length + 1 + word.length > CARD_WIDTH) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines.join("\n");
+}
+
+/** Formats a number with comma thousands separators and `digits` decimals, without ICU. */
+function formatNumber(value: number, digits = 0): string {
+  const [whole = "", fraction] = value.toFixed(digits).split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+$)/g, ",");
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+}
+
 function provenanceLines(p: IndexProvenance): string[] {
   const field = (name: string) => p.release?.fields.get(name) ?? "unknown (no Release file given)";
-  const listed = (path: string) => p.release?.sha256.get(path);
-  const checksumNote = (path: string, actual: string) => {
-    const expected = listed(path);
-    if (expected === undefined) return "";
-    return expected === actual ? " (matches the Release file)" : ` (the Release file lists ${expected})`;
+  const checksum = (path: string, actual: string) => {
+    const expected = p.release?.sha256.get(path);
+    if (expected === undefined) return `\`${actual}\``;
+    if (expected === actual) return `\`${actual}\` (matches the Release file)`;
+    return `\`${actual}\` (the Release file lists \`${expected}\`)`;
   };
+  const translationPath = `${COMPONENT}/i18n/Translation-en`;
+  const packagesPath = `${COMPONENT}/binary-${ARCHITECTURE}/Packages`;
   return [
-    `- Archive: Debian ${field("Codename")} (${field("Suite")}, version ${field("Version")}), component ${COMPONENT}, architecture ${ARCHITECTURE}.`,
+    `- Archive: Debian ${field("Codename")} (${field("Suite")}, version ${field("Version")}), ` +
+      `component ${COMPONENT}, architecture ${ARCHITECTURE}.`,
     `- Release file date: ${field("Date")}.`,
-    `- Translation-en: \`${basename(p.translationFile)}\`, SHA-256 of the decompressed file ` +
-      `\`${p.translationSha256}\`${checksumNote(`${COMPONENT}/i18n/Translation-en`, p.translationSha256)}.`,
-    `- Packages: \`${basename(p.packagesFile)}\`, SHA-256 of the decompressed file ` +
-      `\`${p.packagesSha256}\`${checksumNote(`${COMPONENT}/binary-${ARCHITECTURE}/Packages`, p.packagesSha256)}.`,
+    `- Translation-en: \`${basename(p.translationFile)}\`, SHA-256 of the decompressed file`,
+    `  ${checksum(translationPath, p.translationSha256)}.`,
+    `- Packages: \`${basename(p.packagesFile)}\`, SHA-256 of the decompressed file`,
+    `  ${checksum(packagesPath, p.packagesSha256)}.`,
   ];
 }
 
-function formatNumber(value: number, digits = 0): string {
-  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
 function statsRow(label: string, stats: LengthStats): string {
-  return `| ${label} | ${formatNumber(stats.mean, 1)} | ${stats.p50} | ${stats.p90} | ${stats.max} |`;
+  const mean = formatNumber(stats.mean, 1);
+  return `| ${label} | ${mean} | ${stats.p50} | ${stats.p90} | ${stats.max} |`;
 }
 
 function indentBlock(text: string): string {
@@ -672,6 +761,15 @@ function indentBlock(text: string): string {
     .split("\n")
     .map((line) => (line === "" ? "" : `    ${line}`))
     .join("\n");
+}
+
+/** Returns the licence section's text for data made of `items`, such as "Each description". */
+function licence(items: string): string {
+  return wrap(
+    `${items} is part of its package's metadata and is distributed under that package's free`,
+    "licence in Debian's archive. This compilation is redistributed for research, with",
+    "attribution to the Debian project and the maintainers of each package.",
+  );
 }
 
 interface SummaryCardInput {
@@ -685,6 +783,46 @@ interface SummaryCardInput {
   fileSizes: Record<Split, number>;
 }
 
+function rebuildSection(command: string): string[] {
+  return [
+    "## Rebuild",
+    "",
+    "```",
+    "npx tsc -p tsconfig.json",
+    command,
+    "```",
+    "",
+    wrap(
+      "Without options the script fetches Debian's index into the private folder",
+      "`.cache/debian-lists` under the package root, leaving the system's apt lists and caches",
+      "untouched:",
+    ),
+    "",
+    "```",
+    "mkdir -p .cache/debian-lists/partial",
+    "apt-get -o Dir::State::Lists=$PWD/.cache/debian-lists -o Acquire::Languages=en \\",
+    "  -o APT::Get::List-Cleanup=0 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= \\",
+    `  -o APT::Architecture=${ARCHITECTURE} -o APT::Architectures=${ARCHITECTURE} update`,
+    "```",
+    "",
+    wrap(
+      `It then reads \`…_dists_${SUITE}_${COMPONENT}_i18n_Translation-en.lz4\` and`,
+      `\`…_dists_${SUITE}_${COMPONENT}_binary-${ARCHITECTURE}_Packages.lz4\` from that folder.`,
+      `This needs a Debian machine whose apt sources list ${SUITE} ${COMPONENT} (root is not`,
+      "needed). `--lists DIR` reuses lists fetched before, and",
+      "`--translation FILE --packages FILE [--release FILE]` reads index files copied from",
+      `elsewhere when the machine's sources are not ${SUITE}.`,
+    ),
+    "",
+    wrap(
+      "The archive changes with each point release, so a rebuild reproduces these files only",
+      "from the same index (checksums below). From the same index the JSON lines are identical.",
+      "The gzip files are byte-identical when built with the same Node.js build: the header",
+      "carries no timestamp, but the deflate stream comes from Node's bundled zlib.",
+    ),
+  ];
+}
+
 function summaryCard(input: SummaryCardInput): string {
   const { splits } = input;
   const all = SPLITS.flatMap((s) => splits[s]);
@@ -692,10 +830,14 @@ function summaryCard(input: SummaryCardInput): string {
   const synopsisStats = lengthStats(all.map((p) => words(p.synopsis).length));
   const overlap = synopsisOverlap(all);
   const splitRows = SPLITS.map((s) => {
-    const sources = new Set(splits[s].map((p) => p.source)).size;
-    return `| ${s} | ${formatNumber(splits[s].length)} | ${formatNumber(sources)} | ${formatNumber(input.fileSizes[s])} |`;
+    const pairs = formatNumber(splits[s].length);
+    const sources = formatNumber(new Set(splits[s].map((p) => p.source)).size);
+    return `| ${s} | ${pairs} | ${sources} | ${formatNumber(input.fileSizes[s])} |`;
   });
-  const filterRows = input.counts.map((c) => `| ${c.name} | \`${c.rule.replace(/\|/g, "\\|")}\` | ${formatNumber(c.dropped)} |`);
+  const filterRows = input.counts.map((c) => {
+    const rule = c.rule.replace(/\|/g, "\\|");
+    return `| ${c.name} | \`${rule}\` | ${formatNumber(c.dropped)} |`;
+  });
   const samples = samplePairs(splits.train, 3).flatMap((p) => [
     `### ${p.package} (source ${p.source})`,
     "",
@@ -709,33 +851,26 @@ function summaryCard(input: SummaryCardInput): string {
   return [
     "# Debian package synopses",
     "",
-    "The default task of clp: given the long description of a Debian package, write its one-line",
-    `synopsis. Sources are the English long descriptions of Debian ${SUITE} ${COMPONENT} packages, and`,
-    "references are the synopses the maintainers wrote, unmodified.",
+    wrap(
+      "The default task of clp: given the long description of a Debian package, write its",
+      `one-line synopsis. Sources are the English long descriptions of Debian ${SUITE}`,
+      `${COMPONENT} packages, and references are the synopses the maintainers wrote, unmodified.`,
+    ),
     "",
-    "Each line of `train.jsonl.gz`, `validation.jsonl.gz` and `test.jsonl.gz` is a JSON object",
-    '`{"package", "source", "description", "synopsis"}`: the binary package, its source package,',
-    "the long description as plain text and the synopsis. Lines are sorted by package name.",
-    "`src/data/dataset.ts` loads them.",
+    wrap(
+      "Each line of `train.jsonl.gz`, `validation.jsonl.gz` and `test.jsonl.gz` is a JSON object",
+      '`{"package", "source", "description", "synopsis"}`: the binary package, its source',
+      "package, the long description as plain text and the synopsis. Lines are sorted by",
+      "package name. `loadSplit` in `src/data/dataset.ts` reads them.",
+    ),
     "",
-    "Description text follows Debian's format: paragraphs are joined by a blank line, wrapped lines",
-    "by a space, and verbatim lines (two or more leading spaces in Debian, mostly lists) keep their",
-    "own line and their indentation minus one space.",
+    wrap(
+      "Description text follows Debian's format. Paragraphs are joined by a blank line and",
+      "wrapped lines by a space. Verbatim lines (two or more leading spaces in Debian, mostly",
+      "lists) keep their own line and their indentation minus one space.",
+    ),
     "",
-    "## Rebuild",
-    "",
-    "```",
-    "npx tsc -p tsconfig.json",
-    input.provenance.command,
-    "```",
-    "",
-    `The script runs \`apt-get update\` into the private folder \`.cache/debian-lists\` with`,
-    "`-o Dir::State::Lists=… -o Acquire::Languages=en -o APT::Get::List-Cleanup=0` and reads",
-    `\`…_dists_${SUITE}_${COMPONENT}_i18n_Translation-en.lz4\` and \`…_binary-${ARCHITECTURE}_Packages.lz4\``,
-    "from there. `--lists DIR` reuses fetched lists, and `--translation FILE --packages FILE` reads",
-    `index files of a machine whose apt sources are not ${SUITE}. The archive changes with each point`,
-    "release, so a rebuild matches these files only from the same index (checksums below). With",
-    "the same index the JSON lines are identical; the gzip bytes are identical on the same Node build.",
+    ...rebuildSection(input.provenance.command),
     "",
     "## Source index",
     "",
@@ -743,9 +878,12 @@ function summaryCard(input: SummaryCardInput): string {
     "",
     "## Splits",
     "",
-    "Every source package is assigned to one split by the first 32 bits of SHA-256 of its name",
-    "(below 90 % of the range: train, next 5 %: validation, rest: test), so binary packages of one",
-    "source never cross splits and the assignment does not change when the archive does.",
+    wrap(
+      "Every source package is assigned to one split by the first 32 bits of the SHA-256 of its",
+      "name (below 90 % of the range: train, next 5 %: validation, rest: test). So binary",
+      "packages of one source never cross splits, and a source keeps its split when the archive",
+      "changes.",
+    ),
     "",
     "| split | pairs | source packages | bytes (gzip) |",
     "| --- | ---: | ---: | ---: |",
@@ -760,19 +898,25 @@ function summaryCard(input: SummaryCardInput): string {
     statsRow("description", descriptionStats),
     statsRow("synopsis", synopsisStats),
     "",
-    `Of all synopsis words (lowercased letter-and-digit tokens), ${formatNumber(overlap.tokenShare * 100, 1)} %`,
-    "appear in the description of the same package, and in",
-    `${formatNumber(overlap.allCovered * 100, 1)} % of pairs every synopsis word does. The rest must be`,
-    "paraphrased or inferred.",
+    wrap(
+      `${formatNumber(overlap.tokenShare * 100, 1)} % of all synopsis words (lowercased runs of`,
+      "letters and digits) appear in the description of the same package, and in",
+      `${formatNumber(overlap.allCovered * 100, 1)} % of pairs every synopsis word does. The other`,
+      "words must be paraphrased or inferred.",
+    ),
     "",
     "## Filters",
     "",
-    `Translation-en has ${formatNumber(input.totalEntries)} entries. ${formatNumber(input.duplicateEntries)} ` +
-      "are second entries of an already listed package; the one whose Description-md5 matches",
-    `the Packages index is kept. ${formatNumber(input.unknownSource)} packages are missing from the`,
-    `${ARCHITECTURE} Packages index (other architectures only), so their source package is unknown, and`,
-    `they are left out. That leaves ${formatNumber(input.withSource)} packages, sorted by name. The rules`,
-    "below run in this order, and each package counts only under the first rule that drops it.",
+    wrap(
+      `Translation-en has ${formatNumber(input.totalEntries)} entries.`,
+      `${formatNumber(input.duplicateEntries)} of them repeat a package listed before, and the`,
+      "entry whose Description-md5 matches the Packages index is kept.",
+      `${formatNumber(input.unknownSource)} packages are missing from the ${ARCHITECTURE}`,
+      "Packages index because they are built for other architectures only. Their source package",
+      `is unknown, so they are left out. That leaves ${formatNumber(input.withSource)} packages,`,
+      "sorted by name. The rules below run in this order, and each package counts only under",
+      "the first rule that drops it.",
+    ),
     "",
     "| filter | rule | dropped |",
     "| --- | --- | ---: |",
@@ -780,9 +924,7 @@ function summaryCard(input: SummaryCardInput): string {
     "",
     "## Licence",
     "",
-    "Each description and synopsis is part of its package's metadata and is distributed under",
-    "that package's free licence in Debian's archive. This compilation is redistributed for",
-    "research, with attribution to the Debian project and the maintainers of each package.",
+    licence("Each description and synopsis"),
     "",
     "## Samples",
     "",
@@ -801,27 +943,49 @@ interface PretrainCardInput {
 function pretrainCard(input: PretrainCardInput): string {
   const { corpus } = input;
   const wordCount = corpus.documents.reduce((sum, d) => sum + words(d).length, 0);
+  const rows: Array<[string, number]> = [
+    ["packages with a known source package", input.withSource],
+    ["left out: empty description", corpus.emptyDropped],
+    ["left out: text of a validation or test source package", corpus.heldOutDropped],
+    [
+      `left out: shares a paragraph of ${SHARED_PARAGRAPH_MIN_WORDS}+ words with a validation or test pair`,
+      corpus.sharedParagraphDropped,
+    ],
+    ["left out: duplicate text", corpus.duplicateDropped],
+    ["left out: contains the separator line", corpus.separatorDropped],
+    ["documents", corpus.documents.length],
+    ["words (whitespace-separated)", wordCount],
+    ["bytes (UTF-8, uncompressed)", input.rawBytes],
+    ["bytes (gzip)", input.compressedBytes],
+  ];
   return [
     "# Debian description corpus",
     "",
-    `Plain-text long descriptions of Debian ${SUITE} ${COMPONENT} packages for language-model`,
-    "pretraining. Each document is one package's description; a line containing only",
-    `\`${DOCUMENT_SEPARATOR}\` ends each document. Synopses are not included. \`loadPretrainCorpus\``,
-    "in `src/data/dataset.ts` reads it.",
+    wrap(
+      `Plain-text long descriptions of Debian ${SUITE} ${COMPONENT} packages for language-model`,
+      "pretraining. Each document is one package's description, and a line containing only",
+      `\`${DOCUMENT_SEPARATOR}\` ends each document. Synopses are not included.`,
+      "`loadPretrainCorpus` in `src/data/dataset.ts` reads it.",
+    ),
     "",
-    "Unlike the summary splits in `data/debian-synopses`, no package family and no length is",
-    "filtered out. A description is left out when any package whose source package is assigned to",
-    "the validation or test split has the same text, so the corpus holds no held-out description.",
-    "Documents are in package-name order.",
+    wrap(
+      "Unlike the summary splits in `data/debian-synopses`, no package family and no length is",
+      "filtered out. A package is held out when its source package is assigned to the",
+      "validation or test split (the same SHA-256 rule as the splits). A description is left",
+      "out when a held-out package has the same text, or when it shares a paragraph of at least",
+      `${SHARED_PARAGRAPH_MIN_WORDS} words with a validation or test pair. So no evaluation`,
+      "description reaches the corpus through a package of another source. Identical texts",
+      "appear once. Documents are in package-name order.",
+    ),
     "",
-    "## Rebuild",
+    wrap(
+      "Paragraphs that differ from a held-out one by a single word or a version number pass",
+      "this check, so a few near-copies of held-out descriptions may remain.",
+    ),
     "",
-    "Built together with the summary splits; see `data/debian-synopses/DATACARD.md`.",
+    ...rebuildSection(input.provenance.command),
     "",
-    "```",
-    "npx tsc -p tsconfig.json",
-    input.provenance.command,
-    "```",
+    "The same run builds the summary splits described in `data/debian-synopses/DATACARD.md`.",
     "",
     "## Source index",
     "",
@@ -831,21 +995,11 @@ function pretrainCard(input: PretrainCardInput): string {
     "",
     "| measure | value |",
     "| --- | ---: |",
-    `| packages with a known source package | ${formatNumber(input.withSource)} |`,
-    `| left out: empty description | ${formatNumber(corpus.emptyDropped)} |`,
-    `| left out: text of a validation or test source package | ${formatNumber(corpus.heldOutDropped)} |`,
-    `| left out: duplicate text | ${formatNumber(corpus.duplicateDropped)} |`,
-    `| left out: contains the separator line | ${formatNumber(corpus.separatorDropped)} |`,
-    `| documents | ${formatNumber(corpus.documents.length)} |`,
-    `| words (whitespace-separated) | ${formatNumber(wordCount)} |`,
-    `| bytes (UTF-8, uncompressed) | ${formatNumber(input.rawBytes)} |`,
-    `| bytes (gzip) | ${formatNumber(input.compressedBytes)} |`,
+    ...rows.map(([label, value]) => `| ${label} | ${formatNumber(value)} |`),
     "",
     "## Licence",
     "",
-    "Each description is part of its package's metadata and is distributed under that package's",
-    "free licence in Debian's archive. This compilation is redistributed for research, with",
-    "attribution to the Debian project and the maintainers of each package.",
+    licence("Each description"),
     "",
   ].join("\n");
 }
@@ -859,9 +1013,14 @@ function log(message: string): void {
 
 function rebuildCommand(options: Options, root: string): string {
   const parts = ["node dist/scripts/build-data.js"];
-  const show = (path: string) => (path.startsWith(root) ? relative(root, path) : path);
+  const show = (path: string) => (path.startsWith(`${root}/`) ? relative(root, path) : path);
+  if (options.lists !== undefined) parts.push(`--lists ${show(options.lists)}`);
+  if (options.translation !== undefined) parts.push(`--translation ${show(options.translation)}`);
+  if (options.packages !== undefined) parts.push(`--packages ${show(options.packages)}`);
+  if (options.release !== undefined) parts.push(`--release ${show(options.release)}`);
   if (options.out !== join(root, "data/debian-synopses")) parts.push(`--out ${show(options.out)}`);
-  if (options.pretrainOut !== join(root, "data/pretrain")) parts.push(`--pretrain-out ${show(options.pretrainOut)}`);
+  if (options.pretrainOut !== join(root, "data/pretrain"))
+    parts.push(`--pretrain-out ${show(options.pretrainOut)}`);
   return parts.join(" ");
 }
 
@@ -876,7 +1035,11 @@ function main(argv: string[]): void {
 
   let files: IndexFiles;
   if (options.translation !== undefined && options.packages !== undefined) {
-    files = { translation: options.translation, packages: options.packages, release: options.release };
+    files = {
+      translation: options.translation,
+      packages: options.packages,
+      release: options.release,
+    };
   } else {
     const listsDir = options.lists ?? join(root, ".cache/debian-lists");
     if (options.lists === undefined) fetchLists(listsDir);
@@ -887,15 +1050,21 @@ function main(argv: string[]): void {
   const translationText = readIndexText(files.translation);
   log(`reading ${files.packages}`);
   const packagesText = readIndexText(files.packages);
-  const release = files.release === undefined ? undefined : parseRelease(readFileSync(files.release, "utf8"));
+  const release =
+    files.release === undefined ? undefined : parseRelease(readFileSync(files.release, "utf8"));
 
   const translations = parseTranslations(translationText.toString("utf8"));
   const binaries = parsePackages(packagesText.toString("utf8"));
-  if (translations.length === 0) throw new Error(`no Description-en entries in ${files.translation}`);
+  if (translations.length === 0)
+    throw new Error(`no Description-en entries in ${files.translation}`);
   if (binaries.size === 0) throw new Error(`no Package entries in ${files.packages}`);
   log(`${translations.length} Translation-en entries, ${binaries.size} binary packages`);
 
-  const { pairs: withSource, unknownSource, duplicateEntries } = attachSources(translations, binaries);
+  const {
+    pairs: withSource,
+    unknownSource,
+    duplicateEntries,
+  } = attachSources(translations, binaries);
   const { kept, counts } = filterPairs(withSource);
   const splits: Record<Split, Pair[]> = { train: [], validation: [], test: [] };
   for (const pair of kept) splits[splitOf(pair.source)].push(pair);
@@ -908,8 +1077,11 @@ function main(argv: string[]): void {
     log(`${split}: ${splits[split].length} pairs, ${fileSizes[split]} bytes`);
   }
 
-  const corpus = buildPretrainCorpus(withSource);
-  const corpusText = Buffer.from(corpus.documents.map((d) => `${d}\n${DOCUMENT_SEPARATOR}\n`).join(""), "utf8");
+  const corpus = buildPretrainCorpus(withSource, [...splits.validation, ...splits.test]);
+  const corpusText = Buffer.from(
+    corpus.documents.map((d) => `${d}\n${DOCUMENT_SEPARATOR}\n`).join(""),
+    "utf8",
+  );
   const corpusCompressed = gzipFixed(corpusText);
   writeFileSync(join(options.pretrainOut, "descriptions.txt.gz"), corpusCompressed);
   log(`pretraining corpus: ${corpus.documents.length} documents, ${corpusCompressed.length} bytes`);
@@ -917,7 +1089,6 @@ function main(argv: string[]): void {
   const provenance: IndexProvenance = {
     command: rebuildCommand(options, root),
     release,
-    releaseFile: files.release,
     translationFile: files.translation,
     translationSha256: sha256Hex(translationText),
     packagesFile: files.packages,
@@ -948,7 +1119,10 @@ function main(argv: string[]): void {
 try {
   main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+  if (
+    error instanceof UsageError ||
+    (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+  ) {
     process.stderr.write(`build-data: ${(error as Error).message}\n\n${USAGE}\n`);
     process.exit(2);
   }
