@@ -1,0 +1,121 @@
+/**
+ * A small seedable random-number generator (xoshiro128**, Blackman & Vigna) whose whole state is
+ * four 32-bit words, so sampling streams are reproducible per sequence and can be checkpointed.
+ */
+
+function splitmix32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+/** Mixes several integers into one 32-bit seed (e.g. a run seed, a step and a row index). */
+export function mixSeed(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const part of parts) {
+    const next = splitmix32((h ^ (part >>> 0)) >>> 0);
+    h = next() ^ Math.imul(Math.floor(part / 4294967296) >>> 0, 0x9e3779b1);
+    h >>>= 0;
+  }
+  return h >>> 0;
+}
+
+/** xoshiro128** generator. */
+export class Rng {
+  private s: Uint32Array;
+
+  constructor(seed: number) {
+    const init = splitmix32(seed);
+    this.s = new Uint32Array([init(), init(), init(), init()]);
+    if (this.s.every((x) => x === 0)) this.s[0] = 1;
+  }
+
+  /** The next 32-bit unsigned integer. */
+  nextUint32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1]! << 9) >>> 0;
+    s[2]! ^= s[0]!;
+    s[3]! ^= s[1]!;
+    s[1]! ^= s[2]!;
+    s[0]! ^= s[3]!;
+    s[2]! ^= t;
+    s[3] = rotl(s[3]!, 11);
+    return result;
+  }
+
+  /** A uniform double in [0, 1) with 53 random bits. */
+  next(): number {
+    const hi = this.nextUint32() >>> 5;
+    const lo = this.nextUint32() >>> 6;
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** A uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** A standard normal sample (Box-Muller). */
+  normal(): number {
+    let u = 0;
+    while (u === 0) u = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+
+  /** A Gamma(shape, 1) sample (Marsaglia & Tsang), for Dirichlet draws. */
+  gamma(shape: number): number {
+    if (shape < 1) return this.gamma(shape + 1) * Math.pow(this.next() || Number.MIN_VALUE, 1 / shape);
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = this.next();
+      if (u < 1 - 0.0331 * x * x * x * x) return d * v;
+      if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+    }
+  }
+
+  /** A sample from Dirichlet(alpha, …, alpha) over `m` components. */
+  dirichlet(m: number, alpha = 1): number[] {
+    const g = Array.from({ length: m }, () => this.gamma(alpha));
+    const total = g.reduce((a, b) => a + b, 0);
+    return g.map((x) => x / total);
+  }
+
+  /** Shuffles `items` in place (Fisher-Yates). */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
+
+  /** The generator's state, for checkpoints. */
+  getState(): number[] {
+    return Array.from(this.s);
+  }
+
+  setState(state: readonly number[]): void {
+    if (state.length !== 4 || state.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff)) {
+      throw new RangeError(`Rng.setState: expected four 32-bit unsigned integers, got ${JSON.stringify(state)}`);
+    }
+    this.s = Uint32Array.from(state);
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
