@@ -26,8 +26,6 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
  private:
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
-  napi_env env_ = nullptr;
-  int64_t accountedBytes_ = 0;
 };
 
 struct AddonData {
