@@ -49,13 +49,16 @@ function int64(values: ArrayLike<number>, shape: number[]): Tensor {
   return torch.fromArray(out, shape);
 }
 
-/** Mean next-token cross-entropy of `inputs` → `targets` [B, T]; targets of -100 are ignored. */
-export function lmLoss(model: Gpt, inputs: number[][], targets: number[][], train: boolean): Tensor {
+/**
+ * Mean next-token cross-entropy of `inputs` → `targets` [B, T]; targets of -100 are ignored.
+ * A conditioned model takes mixing weights `mix` [B, m].
+ */
+export function lmLoss(model: Gpt, inputs: number[][], targets: number[][], train: boolean, mix: Tensor | null = null): Tensor {
   const batch = inputs.length;
   const steps = inputs[0]!.length;
   const ids = int64(inputs.flat(), [batch, steps]);
   const positions = torch.arange(0, steps).reshape(1, steps).expand(batch, steps);
-  const logits = model.forward(ids, { positions, train });
+  const logits = model.forward(ids, { positions, train, mix });
   const vocab = model.config.vocabSize;
   return torch.crossEntropy(logits.reshape(batch * steps, vocab), int64(targets.flat(), [batch * steps]), {
     ignoreIndex: -100,

@@ -1,0 +1,260 @@
+/**
+ * The `clp` command line: train, evaluate and steer conditioned language policies.
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { loadConfig, resolveConfig, type ClpConfig } from "../clp/config.js";
+import { ClpPolicy } from "../clp/policy.js";
+import { parseWeights, simplexGrid } from "../clp/weights.js";
+import { defaultTaskPaths, loadSplit } from "../data/dataset.js";
+import { evaluateFront, type EvalSettings } from "../eval/evaluate.js";
+import { loadModelFolder } from "../model/checkpoint.js";
+import { getReward } from "../rewards/index.js";
+import { trainClp } from "../rl/clp-trainer.js";
+import { formatTable, writeEvaluation } from "./report.js";
+
+/** Thrown for bad command-line usage; printed without a stack trace. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+const MAIN_HELP = `clp: steerable multi-objective finetuning with Conditioned Language Policies
+
+Usage: clp <command> [options]
+
+Commands:
+  train      train a CLP policy from a config, then evaluate it over a weight grid
+  eval       evaluate a trained policy over a weight grid on the test split
+  generate   summarise a description under a given weight vector
+
+Run "clp <command> --help" for a command's options.
+`;
+
+const TRAIN_HELP = `Usage: clp train --config FILE [options]
+
+Trains a steerable policy π(y | x, w) from the reference policy named in the config, writes the run
+folder (resolved config, reward normalisation, metrics.jsonl, checkpoint/), then evaluates it on the
+test split over the weight grid (front.json, front.csv, front.svg, front.html).
+
+Options:
+  --config FILE     training config (JSON); see configs/default.json
+  --run-dir DIR     run folder (default: runs/<config name>)
+  --steps N         overrides rl.steps
+  --no-eval         skips the evaluation after training
+  --quiet           prints no progress
+  -h, --help        prints this help
+`;
+
+const EVAL_HELP = `Usage: clp eval --run DIR [options]
+
+Evaluates a trained policy on the test split at every weight of the simplex lattice and at π_ref,
+with the decoding settings of the run's config unless overridden.
+
+Options:
+  --run DIR         run folder written by clp train (uses DIR/checkpoint and DIR/config.json)
+  --divisions N     lattice resolution: weights k/N (default: the config's eval.divisions)
+  --prompts N       test prompts per weight (default: the config's eval.prompts; 0 means all)
+  --samples N       samples per prompt (default: the config's eval.samplesPerPrompt)
+  --out DIR         where to write front.* (default: the run folder)
+  --quiet           prints no progress
+  -h, --help        prints this help
+`;
+
+const GENERATE_HELP = `Usage: clp generate --run DIR --weights W [options] (--text TEXT | --file FILE)
+
+Summarises a package description with the trained policy steered by the weight vector W, one weight
+per objective in the order the run lists them, summing to 1 (e.g. --weights 0.2,0.8).
+
+Options:
+  --run DIR          run folder (or --checkpoint DIR for a policy folder)
+  --checkpoint DIR   policy folder
+  --weights W        comma-separated weights on the simplex
+  --text TEXT        the description to summarise
+  --file FILE        reads the description from FILE ("-" for standard input)
+  --samples N        number of summaries to draw (default 1)
+  --temperature T    sampling temperature (default 1)
+  --greedy           picks the most likely token at each step
+  --seed N           random seed (default 1)
+  --max-new-tokens N maximum summary length in tokens (default 24)
+  -h, --help         prints this help
+`;
+
+function parse(argv: string[], options: ParseArgsConfig["options"], help: string) {
+  try {
+    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: false });
+    if (parsed.values.help) {
+      process.stdout.write(help);
+      return null;
+    }
+    return parsed.values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${help}`);
+  }
+}
+
+function intOption(values: Record<string, unknown>, name: string): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${String(v)}"`);
+  return n;
+}
+
+function evalSettings(config: ClpConfig, overrides: { prompts?: number; samples?: number }): EvalSettings {
+  return {
+    prompts: overrides.prompts ?? config.eval.prompts,
+    samplesPerPrompt: overrides.samples ?? config.eval.samplesPerPrompt,
+    maxNewTokens: config.eval.maxNewTokens,
+    temperature: config.eval.temperature,
+    seed: config.eval.seed,
+    maxSourceTokens: config.data.maxSourceTokens,
+    batchSize: 48,
+  };
+}
+
+async function runEvaluation(policy: ClpPolicy, config: ClpConfig, outDir: string, settings: EvalSettings, divisions: number, quiet: boolean, title: string) {
+  const reference = loadModelFolder(config.reference).model;
+  try {
+    const rewards = config.objectives.map((name) => getReward(name));
+    const test = loadSplit(defaultTaskPaths().test);
+    const examples = settings.prompts > 0 ? test.slice(0, settings.prompts) : test;
+    const grid = simplexGrid(config.objectives.length, divisions);
+    const started = Date.now();
+    const front = evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet });
+    const steering = await writeEvaluation(outDir, title, config.objectives, settings, front.reference, front.points);
+    process.stdout.write(`\n${formatTable(config.objectives, front.reference, front.points)}\n\n`);
+    for (const s of steering) {
+      process.stdout.write(
+        `steering ${s.objective}: ${s.ownVertexMean.toFixed(3)} at its own vertex vs ${s.otherVertexMean.toFixed(3)} ` +
+          `(difference ${s.difference.toFixed(3)}, ${(s.difference / s.combinedStderr).toFixed(1)} standard errors) ${s.passed ? "ok" : "NOT SEPARATED"}\n`,
+      );
+    }
+    process.stdout.write(`evaluated ${examples.length} test prompts × ${settings.samplesPerPrompt} samples at ${grid.length} weights in ${Math.round((Date.now() - started) / 1000)} s; results in ${outDir}/front.{json,csv,svg,html}\n`);
+  } finally {
+    reference.dispose();
+  }
+}
+
+async function train(argv: string[]): Promise<void> {
+  const values = parse(argv, {
+    config: { type: "string" },
+    "run-dir": { type: "string" },
+    steps: { type: "string" },
+    "no-eval": { type: "boolean" },
+    quiet: { type: "boolean" },
+  }, TRAIN_HELP);
+  if (values === null) return;
+  if (typeof values.config !== "string") throw new UsageError(`--config is required\n\n${TRAIN_HELP}`);
+  let config = loadConfig(values.config);
+  const steps = intOption(values, "steps");
+  if (steps !== undefined) config = resolveConfig({ ...config, rl: { ...config.rl, steps } }, values.config);
+  const runDir = (values["run-dir"] as string | undefined) ?? join("runs", basename(values.config, ".json"));
+  const quiet = values.quiet === true;
+  const started = Date.now();
+  const result = trainClp(config, runDir, { quiet });
+  result.reference.dispose();
+  try {
+    process.stdout.write(`trained in ${Math.round((Date.now() - started) / 1000)} s; run folder ${runDir}\n`);
+    if (values["no-eval"] !== true) {
+      await runEvaluation(result.policy, config, runDir, evalSettings(config, {}), config.eval.divisions, quiet, `CLP (${config.conditioning.variant}) on ${config.objectives.join(" vs ")}`);
+    }
+    process.stdout.write(`total ${Math.round((Date.now() - started) / 1000)} s\n`);
+  } finally {
+    result.policy.dispose();
+  }
+}
+
+function readRunConfig(runDir: string): ClpConfig {
+  const path = join(runDir, "config.json");
+  if (!existsSync(path)) throw new UsageError(`${path} not found; --run must name a folder written by clp train`);
+  return loadConfig(path);
+}
+
+async function evaluate(argv: string[]): Promise<void> {
+  const values = parse(argv, {
+    run: { type: "string" },
+    divisions: { type: "string" },
+    prompts: { type: "string" },
+    samples: { type: "string" },
+    out: { type: "string" },
+    quiet: { type: "boolean" },
+  }, EVAL_HELP);
+  if (values === null) return;
+  if (typeof values.run !== "string") throw new UsageError(`--run is required\n\n${EVAL_HELP}`);
+  const config = readRunConfig(values.run);
+  const policy = ClpPolicy.load(join(values.run, "checkpoint"), { objectives: config.objectives, variant: config.conditioning.variant });
+  try {
+    const outDir = (values.out as string | undefined) ?? values.run;
+    mkdirSync(outDir, { recursive: true });
+    const settings = evalSettings(config, { prompts: intOption(values, "prompts"), samples: intOption(values, "samples") });
+    const divisions = intOption(values, "divisions") ?? config.eval.divisions;
+    await runEvaluation(policy, config, outDir, settings, divisions, values.quiet === true, `CLP (${config.conditioning.variant}) on ${config.objectives.join(" vs ")}`);
+  } finally {
+    policy.dispose();
+  }
+}
+
+async function generateCommand(argv: string[]): Promise<void> {
+  const values = parse(argv, {
+    run: { type: "string" },
+    checkpoint: { type: "string" },
+    weights: { type: "string" },
+    text: { type: "string" },
+    file: { type: "string" },
+    samples: { type: "string" },
+    temperature: { type: "string" },
+    greedy: { type: "boolean" },
+    seed: { type: "string" },
+    "max-new-tokens": { type: "string" },
+  }, GENERATE_HELP);
+  if (values === null) return;
+  const dir = typeof values.checkpoint === "string" ? values.checkpoint : typeof values.run === "string" ? join(values.run, "checkpoint") : null;
+  if (dir === null) throw new UsageError(`--run or --checkpoint is required\n\n${GENERATE_HELP}`);
+  if (typeof values.weights !== "string") throw new UsageError(`--weights is required, e.g. --weights 0.2,0.8\n\n${GENERATE_HELP}`);
+  let text: string;
+  if (typeof values.text === "string") text = values.text;
+  else if (typeof values.file === "string") text = readFileSync(values.file === "-" ? 0 : values.file, "utf8");
+  else throw new UsageError(`give the description with --text or --file\n\n${GENERATE_HELP}`);
+  if (text.trim() === "") throw new UsageError("the description is empty");
+  const temperature = values.temperature === undefined ? 1 : Number(values.temperature);
+  if (!(temperature > 0)) throw new UsageError(`--temperature must be a positive number, got "${String(values.temperature)}"`);
+  const policy = ClpPolicy.load(dir);
+  try {
+    const weights = parseWeights(values.weights, policy.objectives);
+    const samples = intOption(values, "samples") ?? 1;
+    const { texts } = policy.summarize(Array.from({ length: Math.max(1, samples) }, () => text), weights, {
+      maxNewTokens: intOption(values, "max-new-tokens") ?? 24,
+      temperature,
+      greedy: values.greedy === true,
+      seed: intOption(values, "seed") ?? 1,
+    });
+    for (const t of texts) process.stdout.write(`${t}\n`);
+  } finally {
+    policy.dispose();
+  }
+}
+
+/** Runs the command line with `argv` (without node and script). */
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "train":
+      return train(rest);
+    case "eval":
+      return evaluate(rest);
+    case "generate":
+      return generateCommand(rest);
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
+      process.stdout.write(MAIN_HELP);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${MAIN_HELP}`);
+  }
+}

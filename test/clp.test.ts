@@ -1,0 +1,80 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseWeights, simplexGrid, validateWeights, WeightError } from "../src/clp/weights.js";
+import { leaveOneOutAdvantages } from "../src/rl/advantages.js";
+import { resolveConfig, ClpConfigError } from "../src/clp/config.js";
+import { Rng } from "../src/util/rng.js";
+import { steeringChecks } from "../src/cli/report.js";
+
+const objectives = ["coverage", "brevity"];
+
+test("weights: valid vectors, including zero components", () => {
+  assert.deepEqual(parseWeights("0.2,0.8", objectives), [0.2, 0.8]);
+  assert.deepEqual(parseWeights("1, 0", objectives), [1, 0]);
+  validateWeights([1 / 3, 1 / 3, 1 / 3], ["a", "b", "c"]);
+  validateWeights([0.3333, 0.3333, 0.3334], ["a", "b", "c"]);
+});
+
+test("weights: every bad vector is rejected by name", () => {
+  const cases: [string, RegExp][] = [
+    ["0.2,0.3,0.5", /weights \[0\.2, 0\.3, 0\.5\] have 3 entries but the policy has 2 objectives \(coverage, brevity\)/],
+    ["-0.2,1.2", /entry 0 \(coverage\) is negative/],
+    ["NaN,1", /entry 0 \("NaN"\) is not a number/],
+    ["0.2,abc", /entry 1 \("abc"\) is not a number/],
+    ["0.5,0.6", /sum to 1\.1; they must sum to 1/],
+    ["0.5,", /entry 1 \(""\) is not a number/],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(() => parseWeights(text, objectives), (err: unknown) => err instanceof WeightError && message.test(err.message), text);
+  }
+  assert.throws(() => validateWeights([Number.POSITIVE_INFINITY, 0], objectives), /entry 0 \(coverage\) is not a finite number/);
+});
+
+test("simplex lattice sizes and contents", () => {
+  assert.equal(simplexGrid(2, 10).length, 11);
+  assert.equal(simplexGrid(3, 10).length, 66);
+  assert.equal(simplexGrid(4, 10).length, 286);
+  assert.deepEqual(simplexGrid(2, 2), [[1, 0], [0.5, 0.5], [0, 1]]);
+  for (const w of simplexGrid(3, 10)) assert.ok(Math.abs(w.reduce((a, b) => a + b, 0) - 1) < 1e-12);
+});
+
+test("leave-one-out advantages", () => {
+  assert.deepEqual(leaveOneOutAdvantages([[1, 2, 3]]), [[1 - (2 + 3) / 2, 2 - (1 + 3) / 2, 3 - (1 + 2) / 2]]);
+  assert.deepEqual(leaveOneOutAdvantages([[5, 5]]), [[0, 0]]);
+  // An unscorable sample gets 0 and leaves the others' baselines.
+  assert.deepEqual(leaveOneOutAdvantages([[1, null, 3]]), [[1 - 3, 0, 3 - 1]]);
+  assert.deepEqual(leaveOneOutAdvantages([[1, null]]), [[0, 0]]);
+  assert.throws(() => leaveOneOutAdvantages([[1]]), /at least 2 samples/);
+});
+
+test("config errors name the field and the fix", () => {
+  assert.throws(() => resolveConfig({ rl: { samplesPerPrompt: 1 } }, "x.json"), (e: unknown) => e instanceof ClpConfigError && /x\.json: field "rl\.samplesPerPrompt" is 1; it must be an integer ≥ 2/.test(e.message));
+  assert.throws(() => resolveConfig({ rl: { stepz: 3 } }, "x.json"), /unknown field "rl\.stepz"/);
+  assert.throws(() => resolveConfig({ objectives: [] }, "x.json"), /field "objectives" must be a non-empty list/);
+  assert.throws(() => resolveConfig({ conditioning: { variant: "lora" } }, "x.json"), /"conditioning\.variant" is "lora"; available: attn/);
+  assert.throws(() => resolveConfig({ rl: { lr: "fast" } }, "x.json"), /field "rl\.lr" must be a number, got "fast"/);
+  assert.equal(resolveConfig({}, "x.json").rl.samplesPerPrompt, 4);
+});
+
+test("Dirichlet(1) draws lie on the simplex and average 1/m", () => {
+  const rng = new Rng(9);
+  const draws = Array.from({ length: 4000 }, () => rng.dirichlet(3, 1));
+  for (const w of draws.slice(0, 50)) {
+    assert.ok(w.every((x) => x >= 0));
+    assert.ok(Math.abs(w.reduce((a, b) => a + b, 0) - 1) < 1e-12);
+  }
+  for (let j = 0; j < 3; j++) {
+    const mean = draws.reduce((a, w) => a + w[j]!, 0) / draws.length;
+    assert.ok(Math.abs(mean - 1 / 3) < 0.02, `component ${j} mean ${mean}`);
+  }
+});
+
+test("steering check compares each objective at its own vertex", () => {
+  const point = (weights: number[], means: number[]) => ({ weights, means, stderrs: [0.01, 0.01], kl: 0, klStderr: 0, meanLength: 5, samples: [] });
+  const checks = steeringChecks(objectives, [point([1, 0], [0.6, 0.3]), point([0.5, 0.5], [0.5, 0.5]), point([0, 1], [0.2, 0.8])]);
+  assert.equal(checks[0]!.difference, 0.6 - 0.2);
+  assert.equal(checks[0]!.passed, true);
+  assert.equal(checks[1]!.difference, 0.8 - 0.3);
+  const flat = steeringChecks(objectives, [point([1, 0], [0.5, 0.5]), point([0, 1], [0.49, 0.5])]);
+  assert.equal(flat[0]!.passed, false);
+});
