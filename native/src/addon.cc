@@ -297,9 +297,9 @@ CLP_FN(SetRngState) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // glibc raises its mmap threshold after the first large free and then serves tensors of many
-  // MB from the heap, where the small handle objects allocated between them pin freed blocks: a
-  // training loop grew by about 250 MB per step. A fixed threshold (which also turns off glibc's
-  // adjustment) keeps every tensor above 1 MB in its own mapping, returned to the system on free.
+  // MB from the heap. There the small handle objects allocated between them pin freed blocks, and
+  // a training loop grew by about 250 MB per step. A fixed threshold also turns off glibc's
+  // adjustment, so every tensor above 1 MB gets its own mapping, returned to the system on free.
   // CLP_MALLOC_DEFAULTS=1 keeps glibc's own settings.
   const char* keepMalloc = std::getenv("CLP_MALLOC_DEFAULTS");
   if (keepMalloc == nullptr || std::string(keepMalloc) != "1") {

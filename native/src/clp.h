@@ -54,7 +54,7 @@ std::string Describe(const at::Tensor& t);
 [[noreturn]] void ThrowTorchError(const Napi::CallbackInfo& info, const char* op, const char* kind,
                                   const std::string& what, const std::string& full);
 
-// Runs one binding body. libtorch raises C++ exceptions for shape, dtype and index errors; an
+// Runs one binding body. libtorch raises C++ exceptions for shape, dtype and index errors. An
 // exception that reached N-API uncaught would abort the process, so each is rethrown as a JS error.
 template <typename F>
 Napi::Value Guarded(const Napi::CallbackInfo& info, const char* op, F&& body) {

@@ -133,7 +133,7 @@ async function runEvaluation(policy: ClpPolicy, config: ClpConfig, outDir: strin
           `(difference ${s.difference.toFixed(3)}, ${(s.difference / s.combinedStderr).toFixed(1)} standard errors) ${s.passed ? "ok" : "NOT SEPARATED"}\n`,
       );
     }
-    process.stdout.write(`evaluated ${examples.length} test prompts × ${settings.samplesPerPrompt} samples at ${grid.length} weights in ${Math.round((Date.now() - started) / 1000)} s; results in ${outDir}/front.{json,csv,svg,html}\n`);
+    process.stdout.write(`evaluated ${examples.length} test prompts with ${settings.samplesPerPrompt} sample(s) each at ${grid.length} weights and π_ref in ${Math.round((Date.now() - started) / 1000)} s; results in ${outDir}/front.{json,csv,svg,html}\n`);
   } finally {
     reference.dispose();
   }
@@ -212,8 +212,10 @@ async function generateCommand(argv: string[]): Promise<void> {
     "max-new-tokens": { type: "string" },
   }, GENERATE_HELP);
   if (values === null) return;
-  const dir = typeof values.checkpoint === "string" ? values.checkpoint : typeof values.run === "string" ? join(values.run, "checkpoint") : null;
-  if (dir === null) throw new UsageError(`--run or --checkpoint is required\n\n${GENERATE_HELP}`);
+  let dir: string;
+  if (typeof values.checkpoint === "string") dir = values.checkpoint;
+  else if (typeof values.run === "string") dir = join(values.run, "checkpoint");
+  else throw new UsageError(`--run or --checkpoint is required\n\n${GENERATE_HELP}`);
   if (typeof values.weights !== "string") throw new UsageError(`--weights is required, e.g. --weights 0.2,0.8\n\n${GENERATE_HELP}`);
   let text: string;
   if (typeof values.text === "string") text = values.text;

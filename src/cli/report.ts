@@ -66,7 +66,7 @@ export async function writeEvaluation(
   return steering;
 }
 
-/** The results as a fixed-width table for the terminal. */
+/** Formats the results as a fixed-width table for the terminal. */
 export function formatTable(objectives: readonly string[], reference: WeightResult, points: readonly WeightResult[]): string {
   const cells = (r: WeightResult, label: string) => [
     label,

@@ -13,12 +13,12 @@ import type { Tokenizer } from "../tokenizer/bpe.js";
 import { conditionedParameters, type ConditioningVariant } from "./conditioning.js";
 import { validateWeights } from "./weights.js";
 
-/** What a CLP checkpoint records besides the weights. */
+/** Metadata a CLP checkpoint records besides the weights. */
 export interface PolicyMetadata {
   kind: "clp-policy";
   objectives: string[];
   variant: ConditioningVariant;
-  /** How w enters the prompt; null means it does not. */
+  /** Format that writes w into the prompt, or null when w stays out of the prompt. */
   promptFormat: null;
   maxSourceTokens: number;
   normalizer: RewardNormalizerJSON;

@@ -1,8 +1,7 @@
 /**
- * Evaluation of a steerable policy over a grid of weight vectors: for every w, the same test
- * prompts and the same per-sample random streams (common random numbers, so differences between
- * weights are not sampling noise), each objective's mean with its standard error, and the sequence
- * KL to π_ref.
+ * Evaluation of a steerable policy over a grid of weight vectors. Every w gets the same test prompts
+ * and the same per-sample random streams, so differences between weights are not sampling noise.
+ * The result per w is each objective's mean with its standard error, and the sequence KL to π_ref.
  */
 import * as torch from "../torch/index.js";
 import { tidy } from "../torch/index.js";

@@ -35,7 +35,7 @@ export interface TrainOptions {
   trainExamples?: SummaryExample[];
 }
 
-/** What a finished run returns; the caller owns and disposes the models. */
+/** The trained policy, π_ref and the run's normalisation; the caller disposes the models. */
 export interface TrainResult {
   policy: ClpPolicy;
   reference: Gpt;

@@ -146,7 +146,7 @@ export function pretrain(
     const rows = Array.from({ length: options.batchSize }, () => sample(trainTokens, rng.int(trainTokens.length - window)));
     return { inputs: rows.map((r) => r.input), targets: rows.map((r) => r.target) };
   };
-  // A fixed set of validation windows, evenly spaced, so every evaluation sees the same text.
+  // A fixed set of evenly spaced validation windows, so every evaluation scores the same text.
   const evalRows = options.evalBatches * options.batchSize;
   const stride = Math.max(1, Math.floor((valTokens.length - window) / evalRows));
   const evaluate = () =>

@@ -1,0 +1,80 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resolveConfig } from "../src/clp/config.js";
+import { ClpPolicy } from "../src/clp/policy.js";
+import { defaultTaskPaths, loadSplit } from "../src/data/dataset.js";
+import { evaluateModel } from "../src/eval/evaluate.js";
+import { getReward, registerReward, RewardError } from "../src/rewards/index.js";
+import { trainClp } from "../src/rl/clp-trainer.js";
+import * as torch from "../src/torch/index.js";
+
+// A short run of attn-CLP from the committed reference policy on a slice of the real data.
+const base = {
+  reference: "models/ref",
+  objectives: ["coverage", "brevity"],
+  data: { maxSourceTokens: 96, trainLimit: 2000 },
+  calibration: { prompts: 16, samplesPerPrompt: 2 },
+  rl: { steps: 40, promptsPerStep: 8, samplesPerPrompt: 2, lr: 1e-3, klCoef: 0.02, maxNewTokens: 16, checkpointEvery: 1000 },
+  seed: 5,
+};
+
+test("short CLP run steers both rewards", () => {
+  const runDir = mkdtempSync(join(tmpdir(), "clp-e2e-"));
+  const config = resolveConfig(base, "e2e");
+  const result = trainClp(config, runDir, { quiet: true });
+  const examples = loadSplit(defaultTaskPaths().validation, { limit: 48 });
+  const rewards = config.objectives.map((name) => getReward(name));
+  const settings = { prompts: 48, samplesPerPrompt: 1, maxNewTokens: 16, temperature: 1, seed: 3, maxSourceTokens: 96, batchSize: 48 };
+  const at = (w: number[]) => {
+    const merged = result.policy.model.merge(w);
+    try {
+      return evaluateModel(merged, result.reference, result.tokenizer, examples, rewards, settings, w);
+    } finally {
+      merged.disposeMerged(result.policy.model);
+    }
+  };
+  const coverageVertex = at([1, 0]);
+  const brevityVertex = at([0, 1]);
+  assert.ok(coverageVertex.means[0]! > brevityVertex.means[0]!, `coverage: ${coverageVertex.means[0]} at e1 vs ${brevityVertex.means[0]} at e2`);
+  assert.ok(brevityVertex.means[1]! > coverageVertex.means[1]!, `brevity: ${brevityVertex.means[1]} at e2 vs ${coverageVertex.means[1]} at e1`);
+
+  // The saved checkpoint loads and is steerable from outside the training process.
+  const loaded = ClpPolicy.load(join(runDir, "checkpoint"), { objectives: config.objectives, variant: "attn" });
+  assert.equal(loaded.metadata.step, 40);
+  const description = examples[0]!.description;
+  const sampling = { maxNewTokens: 16, seed: 1, greedy: true };
+  const short = loaded.summarize([description], [0, 1], sampling).texts[0]!;
+  const long = loaded.summarize([description], [1, 0], sampling).texts[0]!;
+  assert.notEqual(short, long);
+  loaded.dispose();
+  result.policy.dispose();
+  result.reference.dispose();
+  assert.equal(torch.liveTensorCount(), 0);
+});
+
+test("NaN reward stops run with checkpoint", () => {
+  let calls = 0;
+  registerReward({
+    name: "flaky-length",
+    description: "summary length in characters / 100, NaN after 40 calls",
+    range: [0, Number.POSITIVE_INFINITY],
+    higherIsBetter: true,
+    score: ({ summary }) => (++calls > 40 ? Number.NaN : summary.length / 100),
+  }, { replace: true });
+  const runDir = mkdtempSync(join(tmpdir(), "clp-nan-"));
+  const config = resolveConfig({ ...base, objectives: ["coverage", "flaky-length"], rl: { ...base.rl, steps: 3 } }, "nan");
+  assert.throws(() => trainClp(config, runDir, { quiet: true }), (err: unknown) => {
+    assert.ok(err instanceof RewardError);
+    assert.equal(err.rewardName, "flaky-length");
+    assert.match(err.message, /flaky-length/);
+    assert.match(err.message, /RL step 1/);
+    assert.ok(typeof err.summary === "string");
+    return true;
+  });
+  const saved = ClpPolicy.load(join(runDir, "checkpoint"));
+  assert.deepEqual(saved.objectives, ["coverage", "flaky-length"]);
+  saved.dispose();
+});
