@@ -49,3 +49,7 @@ fi
 # 4. TypeScript.
 log "compiling TypeScript"
 npx --no-install tsc -p tsconfig.json
+
+# 5. `npx clp` from the checkout: npm links the bins of dependencies, not the package's own.
+mkdir -p node_modules/.bin
+ln -sf ../../bin/clp.js node_modules/.bin/clp
