@@ -9,14 +9,16 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # 1. Debian packages: libtorch (the engine) and the build tools for the addon.
 # libopenblas0-pthread replaces the reference BLAS that libtorch-dev pulls in without recommends;
 # matmuls are several times slower without it.
-apt_packages=(libtorch-dev libopenblas0-pthread g++ make python3)
+apt_packages=(g++ make python3)
+# With LIBTORCH set, libtorch comes from that folder instead of Debian.
+if [ -z "${LIBTORCH:-}" ]; then apt_packages+=(libtorch-dev libopenblas0-pthread); fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$pkg")
   fi
 done
-if [ -z "${LIBTORCH:-}" ] && [ "${#missing[@]}" -gt 0 ]; then
+if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=()
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null; then sudo_cmd=(sudo); else
@@ -37,13 +39,19 @@ fi
 
 # 3. The native addon, rebuilt when any of its sources is newer than the built module.
 addon=native/build/Release/clp_torch.node
-if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp native/scripts -newer "$addon" -print -quit)" ]; then
+# The stamp records which libtorch the addon was built against, so switching LIBTORCH or upgrading
+# the Debian package triggers a rebuild.
+stamp=native/build/libtorch-stamp
+want_stamp="${LIBTORCH:-debian} $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null || true)"
+if [ ! -f "$addon" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want_stamp" ] ||
+  [ -n "$(find native/src native/binding.gyp native/scripts -newer "$addon" -print -quit)" ]; then
   log "building the libtorch addon (about a minute on 2 cores)"
   npx --no-install node-gyp rebuild --directory native --nodedir=/usr -j 2 >native-build.log 2>&1 || {
     tail -n 40 native-build.log >&2
     log "addon build failed; the full log is in native-build.log"
     exit 1
   }
+  printf '%s' "$want_stamp" >"$stamp"
 fi
 
 # 4. TypeScript.

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -44,4 +44,29 @@ test("generate rejects a plain model folder", () => {
   const r = clp("generate", "--checkpoint", "models/ref", "--weights", "0.5,0.5", "--text", "a tool");
   assert.equal(r.status, 1);
   assert.match(r.stderr, /models\/ref\/config\.json has no "metadata\.clp" section; it is not a CLP policy checkpoint/);
+});
+
+test("unknown reward and used run folder fail before writing", () => {
+  const dir = mkdtempSync(join(tmpdir(), "clp-cli-"));
+  const path = join(dir, "cfg.json");
+  writeFileSync(path, JSON.stringify({ objectives: ["coverage", "concision"] }));
+  const runDir = join(dir, "run");
+  const r = clp("train", "--config", path, "--run-dir", runDir);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^clp: field "objectives" names unknown reward "concision"; available rewards: coverage, brevity/);
+  assert.doesNotMatch(r.stderr, /unexpected error/);
+  writeFileSync(path, JSON.stringify({}));
+  const used = join(dir, "used");
+  mkdirSync(used);
+  writeFileSync(join(used, "config.json"), "{}");
+  const again = clp("train", "--config", path, "--run-dir", used);
+  assert.match(again.stderr, /run folder .*used already holds files; choose another --run-dir, or remove it \(clp train --overwrite\)/);
+  assert.equal(readFileSync(join(used, "config.json"), "utf8"), "{}");
+});
+
+test("generate rejects zero tokens and hex weights", () => {
+  const zero = clp("generate", "--checkpoint", "models/ref", "--weights", "1,0", "--text", "x", "--max-new-tokens", "0");
+  assert.match(zero.stderr, /^clp: --max-new-tokens must be an integer ≥ 1, got "0"/);
+  const empty = clp("train", "--config", "configs/default.json", "--steps", "");
+  assert.match(empty.stderr, /^clp: --steps must be an integer ≥ 0, got ""/);
 });

@@ -23,6 +23,7 @@ test("weights: every bad vector is rejected by name", () => {
     ["0.2,abc", /entry 1 \("abc"\) is not a number/],
     ["0.5,0.6", /sum to 1\.1; they must sum to 1/],
     ["0.5,", /entry 1 \(""\) is not a number/],
+    ["0x1,0", /entry 0 \("0x1"\) is not a number/],
   ];
   for (const [text, message] of cases) {
     assert.throws(() => parseWeights(text, objectives), (err: unknown) => err instanceof WeightError && message.test(err.message), text);

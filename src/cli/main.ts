@@ -1,7 +1,7 @@
 /**
  * The `clp` command line: train, evaluate and steer conditioned language policies.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, resolveConfig, type ClpConfig } from "../clp/config.js";
@@ -10,8 +10,7 @@ import { parseWeights, simplexGrid } from "../clp/weights.js";
 import { defaultTaskPaths, loadSplit } from "../data/dataset.js";
 import { evaluateFront, type EvalSettings } from "../eval/evaluate.js";
 import { loadModelFolder } from "../model/checkpoint.js";
-import { getReward } from "../rewards/index.js";
-import { trainClp } from "../rl/clp-trainer.js";
+import { resolveReferencePath, resolveRewards, trainClp } from "../rl/clp-trainer.js";
 import { formatTable, writeEvaluation } from "./report.js";
 
 /** Thrown for bad command-line usage; printed without a stack trace. */
@@ -44,6 +43,7 @@ Options:
   --config FILE     training config (JSON); see configs/default.json
   --run-dir DIR     run folder (default: runs/<config name>)
   --steps N         overrides rl.steps
+  --overwrite       deletes the run folder's previous contents first
   --no-eval         skips the evaluation after training
   --quiet           prints no progress
   -h, --help        prints this help
@@ -96,11 +96,13 @@ function parse(argv: string[], options: ParseArgsConfig["options"], help: string
   }
 }
 
-function intOption(values: Record<string, unknown>, name: string): number | undefined {
+function intOption(values: Record<string, unknown>, name: string, min = 0): number | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${String(v)}"`);
+  const n = typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${String(v)}"`);
+  }
   return n;
 }
 
@@ -117,9 +119,9 @@ function evalSettings(config: ClpConfig, overrides: { prompts?: number; samples?
 }
 
 async function runEvaluation(policy: ClpPolicy, config: ClpConfig, outDir: string, settings: EvalSettings, divisions: number, quiet: boolean, title: string) {
-  const reference = loadModelFolder(config.reference).model;
+  const rewards = resolveRewards(config);
+  const reference = loadModelFolder(resolveReferencePath(config.reference)).model;
   try {
-    const rewards = config.objectives.map((name) => getReward(name));
     const test = loadSplit(defaultTaskPaths().test);
     const examples = settings.prompts > 0 ? test.slice(0, settings.prompts) : test;
     const grid = simplexGrid(config.objectives.length, divisions);
@@ -145,6 +147,7 @@ async function train(argv: string[]): Promise<void> {
     "run-dir": { type: "string" },
     steps: { type: "string" },
     "no-eval": { type: "boolean" },
+    overwrite: { type: "boolean" },
     quiet: { type: "boolean" },
   }, TRAIN_HELP);
   if (values === null) return;
@@ -154,6 +157,10 @@ async function train(argv: string[]): Promise<void> {
   if (steps !== undefined) config = resolveConfig({ ...config, rl: { ...config.rl, steps } }, values.config);
   const runDir = (values["run-dir"] as string | undefined) ?? join("runs", basename(values.config, ".json"));
   const quiet = values.quiet === true;
+  if (values.overwrite === true && existsSync(runDir)) {
+    process.stderr.write(`clp train: removing the previous run in ${runDir}\n`);
+    rmSync(runDir, { recursive: true, force: true });
+  }
   const started = Date.now();
   const result = trainClp(config, runDir, { quiet });
   result.reference.dispose();
@@ -186,12 +193,14 @@ async function evaluate(argv: string[]): Promise<void> {
   if (values === null) return;
   if (typeof values.run !== "string") throw new UsageError(`--run is required\n\n${EVAL_HELP}`);
   const config = readRunConfig(values.run);
-  const policy = ClpPolicy.load(join(values.run, "checkpoint"), { objectives: config.objectives, variant: config.conditioning.variant });
+  const checkpoint = join(values.run, "checkpoint");
+  if (!existsSync(checkpoint)) throw new UsageError(`${checkpoint} not found; train the run first with clp train`);
+  const policy = ClpPolicy.load(checkpoint, { objectives: config.objectives, variant: config.conditioning.variant });
   try {
     const outDir = (values.out as string | undefined) ?? values.run;
     mkdirSync(outDir, { recursive: true });
     const settings = evalSettings(config, { prompts: intOption(values, "prompts"), samples: intOption(values, "samples") });
-    const divisions = intOption(values, "divisions") ?? config.eval.divisions;
+    const divisions = intOption(values, "divisions", 1) ?? config.eval.divisions;
     await runEvaluation(policy, config, outDir, settings, divisions, values.quiet === true, `CLP (${config.conditioning.variant}) on ${config.objectives.join(" vs ")}`);
   } finally {
     policy.dispose();
@@ -224,15 +233,17 @@ async function generateCommand(argv: string[]): Promise<void> {
   if (text.trim() === "") throw new UsageError("the description is empty");
   const temperature = values.temperature === undefined ? 1 : Number(values.temperature);
   if (!(temperature > 0)) throw new UsageError(`--temperature must be a positive number, got "${String(values.temperature)}"`);
+  const samples = intOption(values, "samples", 1) ?? 1;
+  const maxNewTokens = intOption(values, "max-new-tokens", 1) ?? 24;
+  const seed = intOption(values, "seed") ?? 1;
   const policy = ClpPolicy.load(dir);
   try {
     const weights = parseWeights(values.weights, policy.objectives);
-    const samples = intOption(values, "samples") ?? 1;
-    const { texts } = policy.summarize(Array.from({ length: Math.max(1, samples) }, () => text), weights, {
-      maxNewTokens: intOption(values, "max-new-tokens") ?? 24,
+    const { texts } = policy.summarize(Array.from({ length: samples }, () => text), weights, {
+      maxNewTokens,
       temperature,
       greedy: values.greedy === true,
-      seed: intOption(values, "seed") ?? 1,
+      seed,
     });
     for (const t of texts) process.stdout.write(`${t}\n`);
   } finally {

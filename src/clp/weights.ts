@@ -26,7 +26,7 @@ export function validateWeights(w: readonly number[], objectives: readonly strin
   const m = objectives.length;
   if (w.length !== m) {
     throw new WeightError(
-      `weights ${show(w)} have ${w.length} entries but the policy has ${m} objectives (${objectives.join(", ")}); give one weight per objective`,
+      `weights ${show(w)} have ${w.length} ${w.length === 1 ? "entry" : "entries"} but the policy has ${m} objectives (${objectives.join(", ")}); give one weight per objective`,
     );
   }
   w.forEach((x, i) => {
@@ -46,7 +46,8 @@ export function validateWeights(w: readonly number[], objectives: readonly strin
 /** Parses "0.2,0.8" into numbers, then validates it against `objectives`. */
 export function parseWeights(text: string, objectives: readonly string[]): number[] {
   const parts = text.split(",").map((p) => p.trim());
-  const w = parts.map((p) => (p === "" ? Number.NaN : Number(p)));
+  const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  const w = parts.map((p) => (decimal.test(p) ? Number(p) : Number.NaN));
   w.forEach((x, i) => {
     if (Number.isNaN(x)) {
       throw new WeightError(`weights "${text}": entry ${i} ("${parts[i]}") is not a number; write them like 0.2,0.8`);

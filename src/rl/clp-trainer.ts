@@ -7,17 +7,18 @@
  *
  * where z is the reward normalisation measured under π_ref before training.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as torch from "../torch/index.js";
 import { tidy } from "../torch/index.js";
 import { ClpPolicy, mixTensor } from "../clp/policy.js";
-import type { ClpConfig } from "../clp/config.js";
+import { ClpConfigError, type ClpConfig } from "../clp/config.js";
 import { loadSplit, defaultTaskPaths, type SummaryExample } from "../data/dataset.js";
 import { loadModelFolder } from "../model/checkpoint.js";
 import { generate } from "../model/generate.js";
 import type { Gpt } from "../model/gpt.js";
-import { getReward, RewardError, RewardNormalizer, scoreAll, type RewardFunction } from "../rewards/index.js";
+import { listRewards, getReward, RewardError, RewardNormalizer, scoreAll, type RewardFunction } from "../rewards/index.js";
 import { decodeSummary, promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { makeOptimizer } from "../train/lm.js";
@@ -81,12 +82,43 @@ function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewa
   return { normalizer, correlations, samples: rows.length, means: columns.map(mean) };
 }
 
-/** Trains a CLP policy from `config`, writing metrics and checkpoints into `runDir`. */
+/** Looks up each objective's reward function; an unknown name is a config error. */
+export function resolveRewards(config: ClpConfig): RewardFunction[] {
+  return config.objectives.map((name) => {
+    if (!listRewards().some((r) => r.name === name)) {
+      throw new ClpConfigError(
+        `field "objectives" names unknown reward "${name}"; available rewards: ${listRewards().map((r) => r.name).join(", ")}`,
+      );
+    }
+    return getReward(name);
+  });
+}
+
+/**
+ * Resolves the config's reference folder: a relative path is taken from the working directory,
+ * or else from the clp package root, where the committed models/ref lives.
+ */
+export function resolveReferencePath(reference: string): string {
+  if (reference === "") throw new ClpConfigError('field "reference" is empty; name the reference model folder, e.g. "models/ref"');
+  if (isAbsolute(reference) || existsSync(reference)) return reference;
+  const packageRoot = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+  const fromRoot = join(packageRoot, reference);
+  if (existsSync(fromRoot)) return fromRoot;
+  throw new ClpConfigError(`field "reference" names ${reference}, which is neither in the working directory nor in ${packageRoot}`);
+}
+
+/**
+ * Trains a CLP policy from `config`, writing metrics and checkpoints into `runDir`. The run folder
+ * must be new or empty, so one folder never mixes the metrics of two runs.
+ */
 export function trainClp(config: ClpConfig, runDir: string, options: TrainOptions = {}): TrainResult {
+  if (existsSync(runDir) && readdirSync(runDir).length > 0) {
+    throw new ClpConfigError(`run folder ${runDir} already holds files; choose another --run-dir, or remove it (clp train --overwrite)`);
+  }
+  const rewards = resolveRewards(config);
+  const ref = loadModelFolder(resolveReferencePath(config.reference));
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-  const rewards = config.objectives.map((name) => getReward(name));
-  const ref = loadModelFolder(config.reference);
   const reference = ref.model;
   const tokenizer = ref.tokenizer;
   reference.requiresGrad_(false);
