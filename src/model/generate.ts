@@ -1,5 +1,5 @@
 /**
- * Batched autoregressive sampling. Prompts of different lengths are left-padded; each row draws
+ * Batched autoregressive sampling. Prompts of different lengths are left-padded. Each row draws
  * from its own seeded generator, so a prompt generates the same tokens alone or inside any batch.
  */
 import * as torch from "../torch/index.js";
@@ -71,7 +71,6 @@ export function generate(model: Gpt, prompts: readonly number[][], mix: readonly
   try {
     for (let step = 0; step < maxNew; step++) {
       const logits = tidy(() => {
-        torch.isGradEnabled();
         return torch.noGrad(() => {
           const from = useCache && step > 0 ? ids[0]!.length - 1 : 0;
           const slice = <T>(rows: T[][]): T[][] => rows.map((r) => r.slice(from));
@@ -110,10 +109,7 @@ export function generate(model: Gpt, prompts: readonly number[][], mix: readonly
 }
 
 function int64(rows: number[][]): Tensor {
-  const flat = new BigInt64Array(rows.length * (rows[0]?.length ?? 0));
-  let i = 0;
-  for (const r of rows) for (const v of r) flat[i++] = BigInt(v);
-  return torch.fromArray(flat, [rows.length, rows[0]?.length ?? 0]);
+  return torch.int64Tensor(rows.flat(), [rows.length, rows[0]?.length ?? 0]);
 }
 
 /** Draws one token from a row of logits; returns the token and its log-probability. */

@@ -38,6 +38,11 @@ export function fromArray(
   return new Tensor(native.from_array(data, [...shape], dtype));
 }
 
+/** Creates an int64 tensor of `shape` from JS integers in the int32 range (token ids, positions). */
+export function int64Tensor(values: ArrayLike<number>, shape: readonly number[]): Tensor {
+  return fromArray(Int32Array.from(values), shape, "int64");
+}
+
 export function zeros(shape: readonly number[], dtype: DType = "float32"): Tensor {
   return new Tensor(native.zeros([...shape], dtype));
 }

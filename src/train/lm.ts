@@ -43,12 +43,6 @@ export function makeOptimizer(model: Gpt, lr: number, weightDecay: number): Adam
   return new AdamW(entries, { lr, beta1: 0.9, beta2: 0.95, eps: 1e-8 });
 }
 
-function int64(values: ArrayLike<number>, shape: number[]): Tensor {
-  const out = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = BigInt(values[i]!);
-  return torch.fromArray(out, shape);
-}
-
 /**
  * Mean next-token cross-entropy of `inputs` → `targets` [B, T]; targets of -100 are ignored.
  * A conditioned model takes mixing weights `mix` [B, m].
@@ -56,11 +50,11 @@ function int64(values: ArrayLike<number>, shape: number[]): Tensor {
 export function lmLoss(model: Gpt, inputs: number[][], targets: number[][], train: boolean, mix: Tensor | null = null): Tensor {
   const batch = inputs.length;
   const steps = inputs[0]!.length;
-  const ids = int64(inputs.flat(), [batch, steps]);
+  const ids = torch.int64Tensor(inputs.flat(), [batch, steps]);
   const positions = torch.arange(0, steps).reshape(1, steps).expand(batch, steps);
   const logits = model.forward(ids, { positions, train, mix });
   const vocab = model.config.vocabSize;
-  return torch.crossEntropy(logits.reshape(batch * steps, vocab), int64(targets.flat(), [batch * steps]), {
+  return torch.crossEntropy(logits.reshape(batch * steps, vocab), torch.int64Tensor(targets.flat(), [batch * steps]), {
     ignoreIndex: -100,
   });
 }

@@ -35,7 +35,7 @@ export class Rng {
     if (this.s.every((x) => x === 0)) this.s[0] = 1;
   }
 
-  /** The next 32-bit unsigned integer. */
+  /** Returns the next 32-bit unsigned integer. */
   nextUint32(): number {
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
@@ -49,26 +49,26 @@ export class Rng {
     return result;
   }
 
-  /** A uniform double in [0, 1) with 53 random bits. */
+  /** Returns a uniform double in [0, 1) with 53 random bits. */
   next(): number {
     const hi = this.nextUint32() >>> 5;
     const lo = this.nextUint32() >>> 6;
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** A uniform integer in [0, n). */
+  /** Returns a uniform integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);
   }
 
-  /** A standard normal sample (Box-Muller). */
+  /** Draws a standard normal sample (Box-Muller). */
   normal(): number {
     let u = 0;
     while (u === 0) u = this.next();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
   }
 
-  /** A Gamma(shape, 1) sample (Marsaglia & Tsang), for Dirichlet draws. */
+  /** Draws a Gamma(shape, 1) sample (Marsaglia & Tsang), for Dirichlet draws. */
   gamma(shape: number): number {
     if (shape < 1) return this.gamma(shape + 1) * Math.pow(this.next() || Number.MIN_VALUE, 1 / shape);
     const d = shape - 1 / 3;
@@ -87,7 +87,7 @@ export class Rng {
     }
   }
 
-  /** A sample from Dirichlet(alpha, …, alpha) over `m` components. */
+  /** Draws a sample from Dirichlet(alpha, …, alpha) over `m` components. */
   dirichlet(m: number, alpha = 1): number[] {
     const g = Array.from({ length: m }, () => this.gamma(alpha));
     const total = g.reduce((a, b) => a + b, 0);
@@ -103,7 +103,7 @@ export class Rng {
     return items;
   }
 
-  /** The generator's state, for checkpoints. */
+  /** Returns the generator's state, for checkpoints. */
   getState(): number[] {
     return Array.from(this.s);
   }
