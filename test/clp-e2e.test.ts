@@ -5,10 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig } from "../src/clp/config.js";
 import { ClpPolicy } from "../src/clp/policy.js";
+import { summarize } from "../src/clp/steerable.js";
 import { defaultTaskPaths, loadSplit } from "../src/data/dataset.js";
-import { evaluateModel } from "../src/eval/evaluate.js";
+import { evaluatePolicy } from "../src/eval/evaluate.js";
 import { getReward, registerReward, RewardError } from "../src/rewards/index.js";
-import { trainClp } from "../src/rl/clp-trainer.js";
+import { trainRun } from "../src/rl/methods.js";
 import * as torch from "../src/torch/index.js";
 
 // A short run of attn-CLP from the committed reference policy on a slice of the real data. The
@@ -37,18 +38,11 @@ const base = {
 test("short CLP run steers both rewards", () => {
   const runDir = mkdtempSync(join(tmpdir(), "clp-e2e-"));
   const config = resolveConfig(base, "e2e");
-  const result = trainClp(config, runDir, { quiet: true });
+  const result = trainRun(config, runDir, { quiet: true });
   const examples = loadSplit(defaultTaskPaths().validation, { limit: 48 });
   const rewards = config.objectives.map((name) => getReward(name));
   const settings = { prompts: 48, samplesPerPrompt: 1, maxNewTokens: 16, temperature: 1, seed: 3, maxSourceTokens: 96, batchSize: 48 };
-  const at = (w: number[]) => {
-    const merged = result.policy.model.merge(w);
-    try {
-      return evaluateModel(merged, result.reference, result.tokenizer, examples, rewards, settings, w);
-    } finally {
-      merged.disposeMerged(result.policy.model);
-    }
-  };
+  const at = (w: number[]) => evaluatePolicy(result.policy, result.reference, examples, rewards, settings, { weights: w });
   const verbosityVertex = at([1, 0]);
   const brevityVertex = at([0, 1]);
   assert.ok(verbosityVertex.means[0]! > brevityVertex.means[0]!, `verbosity: ${verbosityVertex.means[0]} at e1 vs ${brevityVertex.means[0]} at e2`);
@@ -59,8 +53,8 @@ test("short CLP run steers both rewards", () => {
   assert.equal(loaded.metadata.step, 30);
   const description = examples[0]!.description;
   const sampling = { maxNewTokens: 16, seed: 1, greedy: true };
-  const short = loaded.summarize([description], [0, 1], sampling).texts[0]!;
-  const long = loaded.summarize([description], [1, 0], sampling).texts[0]!;
+  const short = summarize(loaded, [description], { weights: [0, 1] }, sampling).texts[0]!;
+  const long = summarize(loaded, [description], { weights: [1, 0] }, sampling).texts[0]!;
   assert.notEqual(short, long);
   loaded.dispose();
   result.policy.dispose();
@@ -79,7 +73,7 @@ test("NaN reward stops run with checkpoint", () => {
   }, { replace: true });
   const runDir = mkdtempSync(join(tmpdir(), "clp-nan-"));
   const config = resolveConfig({ ...base, objectives: ["coverage", "flaky-length"], rl: { ...base.rl, steps: 3 } }, "nan");
-  assert.throws(() => trainClp(config, runDir, { quiet: true }), (err: unknown) => {
+  assert.throws(() => trainRun(config, runDir, { quiet: true }), (err: unknown) => {
     assert.ok(err instanceof RewardError);
     assert.equal(err.rewardName, "flaky-length");
     assert.match(err.message, /flaky-length/);

@@ -52,7 +52,15 @@ test("config errors name the field and the fix", () => {
   assert.throws(() => resolveConfig({ rl: { samplesPerPrompt: 1 } }, "x.json"), (e: unknown) => e instanceof ClpConfigError && /x\.json: field "rl\.samplesPerPrompt" is 1; it must be an integer ≥ 2/.test(e.message));
   assert.throws(() => resolveConfig({ rl: { stepz: 3 } }, "x.json"), /unknown field "rl\.stepz"/);
   assert.throws(() => resolveConfig({ objectives: [] }, "x.json"), /field "objectives" must be a non-empty list/);
-  assert.throws(() => resolveConfig({ conditioning: { variant: "lora" } }, "x.json"), /"conditioning\.variant" is "lora"; available: attn/);
+  assert.throws(() => resolveConfig({ conditioning: { variant: "lowrank" } }, "x.json"), /"conditioning\.variant" is "lowrank"; available: full, attn, logit, lora, none/);
+  assert.throws(() => resolveConfig({ conditioning: { variant: "none" } }, "x.json"), /leaves the policy blind to w; set "prompt": true/);
+  assert.throws(() => resolveConfig({ conditioning: { loraTargets: ["q_proj", "gate"] } }, "x.json"), /"conditioning\.loraTargets" is \["q_proj","gate"\]; list one or more of/);
+  assert.throws(() => resolveConfig({ conditioning: { klRange: [0.2, 0.1] } }, "x.json"), /"conditioning\.klRange" is \[0\.2,0\.1\]; give \[min, max\]/);
+  assert.throws(() => resolveConfig({ conditioning: { klRange: [0.1, 0.2] } }, "x.json"), /"rl\.klCoef" \(0\.05\) is the default α at inference and must lie inside/);
+  assert.throws(() => resolveConfig({ method: "soups" }, "x.json"), /field "method" is "soups"; available: clp, rewarded-soups/);
+  assert.throws(() => resolveConfig({ method: "dera" }, "x.json"), /method "dera" needs field "baseline\.alignedFrom"/);
+  assert.throws(() => resolveConfig({ method: "rewarded-soups", conditioning: { variant: "attn" } }, "x.json"), /trains single-weight policies with every parameter/);
+  assert.throws(() => resolveConfig({ rewardModules: "mine.js" }, "x.json"), /field "rewardModules" must be a list of module paths/);
   assert.throws(() => resolveConfig({ rl: { lr: "fast" } }, "x.json"), /field "rl\.lr" must be a number, got "fast"/);
   assert.equal(resolveConfig({}, "x.json").rl.samplesPerPrompt, 4);
 });

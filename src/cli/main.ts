@@ -5,12 +5,15 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, resolveConfig, type ClpConfig } from "../clp/config.js";
-import { ClpPolicy } from "../clp/policy.js";
+import { loadPolicy } from "../clp/load-policy.js";
+import { summarize, type SteerablePolicy } from "../clp/steerable.js";
 import { parseWeights, simplexGrid } from "../clp/weights.js";
+import { PerWeightPolicy } from "../baselines/per-weight.js";
 import { defaultTaskPaths, loadSplit } from "../data/dataset.js";
 import { evaluateFront, type EvalSettings } from "../eval/evaluate.js";
 import { loadModelFolder } from "../model/checkpoint.js";
-import { resolveReferencePath, resolveRewards, trainClp } from "../rl/clp-trainer.js";
+import { trainRun } from "../rl/methods.js";
+import { resolveReferencePath, resolveRewards } from "../rl/run-context.js";
 import { formatTable, writeEvaluation } from "./report.js";
 
 /** Thrown for bad command-line usage; printed without a stack trace. */
@@ -55,11 +58,12 @@ Evaluates a trained policy on the test split at every weight of the simplex latt
 with the decoding settings of the run's config unless overridden.
 
 Options:
-  --run DIR         run folder written by clp train (uses DIR/checkpoint and DIR/config.json)
+  --run DIR         run folder written by clp train (its policy.json and config.json)
   --divisions N     lattice resolution: weights k/N (default: the config's eval.divisions)
   --prompts N       test prompts per weight (default: the config's eval.prompts; 0 means all)
   --samples N       samples per prompt (default: the config's eval.samplesPerPrompt)
   --out DIR         where to write front.* (default: the run folder)
+  --kl A            KL coefficient to steer to (KL-steerable CLP policies and DeRa runs)
   --quiet           prints no progress
   -h, --help        prints this help
 `;
@@ -73,6 +77,7 @@ Options:
   --run DIR          run folder (or --checkpoint DIR for a policy folder)
   --checkpoint DIR   policy folder
   --weights W        comma-separated weights on the simplex
+  --kl A             KL coefficient to steer to (KL-steerable CLP policies and DeRa runs)
   --text TEXT        the description to summarise
   --file FILE        reads the description from FILE ("-" for standard input)
   --samples N        number of summaries to draw (default 1)
@@ -118,15 +123,38 @@ function evalSettings(config: ClpConfig, overrides: { prompts?: number; samples?
   };
 }
 
-async function runEvaluation(policy: ClpPolicy, config: ClpConfig, outDir: string, settings: EvalSettings, divisions: number, quiet: boolean, title: string) {
+/** A short title for reports: the method, and the variant for CLP. */
+function describeRun(config: ClpConfig): string {
+  const c = config.conditioning;
+  let method: string;
+  if (config.method === "clp") {
+    const extras = [c.prompt && c.variant !== "none" ? "+ prompt" : "", c.klRange ? "+ KL steering" : ""].filter(Boolean).join(" ");
+    method = c.variant === "none" ? "prompting only" : `CLP (${c.variant}${extras ? ` ${extras}` : ""})`;
+  } else {
+    method = config.method;
+  }
+  return `${method} on ${config.objectives.join(" vs ")}`;
+}
+
+/** Parses --kl: a KL coefficient > 0, or undefined when absent. */
+function klOption(values: Record<string, unknown>): number | undefined {
+  const v = values.kl;
+  if (v === undefined) return undefined;
+  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : Number.NaN;
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--kl must be a number > 0, got "${String(v)}"`);
+  return n;
+}
+
+async function runEvaluation(policy: SteerablePolicy, config: ClpConfig, outDir: string, settings: EvalSettings, divisions: number, quiet: boolean, title: string, kl: number | null = null) {
   const rewards = resolveRewards(config);
   const reference = loadModelFolder(resolveReferencePath(config.reference)).model;
   try {
     const test = loadSplit(defaultTaskPaths().test);
     const examples = settings.prompts > 0 ? test.slice(0, settings.prompts) : test;
-    const grid = simplexGrid(config.objectives.length, divisions);
+    // A per-weight run decodes only at the weights it trained.
+    const grid = policy instanceof PerWeightPolicy ? policy.weights() : simplexGrid(config.objectives.length, divisions);
     const started = Date.now();
-    const front = evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet });
+    const front = evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet, kl });
     const steering = await writeEvaluation(outDir, title, config.objectives, settings, front.reference, front.points);
     process.stdout.write(`\n${formatTable(config.objectives, front.reference, front.points)}\n\n`);
     for (const s of steering) {
@@ -162,12 +190,12 @@ async function train(argv: string[]): Promise<void> {
     rmSync(runDir, { recursive: true, force: true });
   }
   const started = Date.now();
-  const result = trainClp(config, runDir, { quiet });
+  const result = trainRun(config, runDir, { quiet });
   result.reference.dispose();
   try {
     process.stdout.write(`trained in ${Math.round((Date.now() - started) / 1000)} s; run folder ${runDir}\n`);
     if (values["no-eval"] !== true) {
-      await runEvaluation(result.policy, config, runDir, evalSettings(config, {}), config.eval.divisions, quiet, `CLP (${config.conditioning.variant}) on ${config.objectives.join(" vs ")}`);
+      await runEvaluation(result.policy, config, runDir, evalSettings(config, {}), config.eval.divisions, quiet, describeRun(config));
     }
     process.stdout.write(`total ${Math.round((Date.now() - started) / 1000)} s\n`);
   } finally {
@@ -188,20 +216,21 @@ async function evaluate(argv: string[]): Promise<void> {
     prompts: { type: "string" },
     samples: { type: "string" },
     out: { type: "string" },
+    kl: { type: "string" },
     quiet: { type: "boolean" },
   }, EVAL_HELP);
   if (values === null) return;
   if (typeof values.run !== "string") throw new UsageError(`--run is required\n\n${EVAL_HELP}`);
   const config = readRunConfig(values.run);
-  const checkpoint = join(values.run, "checkpoint");
-  if (!existsSync(checkpoint)) throw new UsageError(`${checkpoint} not found; train the run first with clp train`);
-  const policy = ClpPolicy.load(checkpoint, { objectives: config.objectives, variant: config.conditioning.variant });
+  const kl = klOption(values) ?? null;
+  const policy = loadPolicy(values.run, { objectives: config.objectives });
   try {
     const outDir = (values.out as string | undefined) ?? values.run;
     mkdirSync(outDir, { recursive: true });
     const settings = evalSettings(config, { prompts: intOption(values, "prompts"), samples: intOption(values, "samples") });
     const divisions = intOption(values, "divisions", 1) ?? config.eval.divisions;
-    await runEvaluation(policy, config, outDir, settings, divisions, values.quiet === true, `CLP (${config.conditioning.variant}) on ${config.objectives.join(" vs ")}`);
+    const title = describeRun(config) + (kl === null ? "" : ` at KL coefficient ${kl}`);
+    await runEvaluation(policy, config, outDir, settings, divisions, values.quiet === true, title, kl);
   } finally {
     policy.dispose();
   }
@@ -212,6 +241,7 @@ async function generateCommand(argv: string[]): Promise<void> {
     run: { type: "string" },
     checkpoint: { type: "string" },
     weights: { type: "string" },
+    kl: { type: "string" },
     text: { type: "string" },
     file: { type: "string" },
     samples: { type: "string" },
@@ -223,7 +253,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   if (values === null) return;
   let dir: string;
   if (typeof values.checkpoint === "string") dir = values.checkpoint;
-  else if (typeof values.run === "string") dir = join(values.run, "checkpoint");
+  else if (typeof values.run === "string") dir = values.run;
   else throw new UsageError(`--run or --checkpoint is required\n\n${GENERATE_HELP}`);
   if (typeof values.weights !== "string") throw new UsageError(`--weights is required, e.g. --weights 0.2,0.8\n\n${GENERATE_HELP}`);
   let text: string;
@@ -236,10 +266,11 @@ async function generateCommand(argv: string[]): Promise<void> {
   const samples = intOption(values, "samples", 1) ?? 1;
   const maxNewTokens = intOption(values, "max-new-tokens", 1) ?? 24;
   const seed = intOption(values, "seed") ?? 1;
-  const policy = ClpPolicy.load(dir);
+  const kl = klOption(values) ?? null;
+  const policy = loadPolicy(dir);
   try {
     const weights = parseWeights(values.weights, policy.objectives);
-    const { texts } = policy.summarize(Array.from({ length: samples }, () => text), weights, {
+    const { texts } = summarize(policy, Array.from({ length: samples }, () => text), { weights, kl }, {
       maxNewTokens,
       temperature,
       greedy: values.greedy === true,

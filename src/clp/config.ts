@@ -3,7 +3,8 @@
  * config file, the field and what to write instead.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { CONDITIONING_VARIANTS, type ConditioningVariant } from "./conditioning.js";
+import { CONDITIONING_VARIANTS, LORA_TARGETS, type ConditioningVariant, type LoraTarget } from "./conditioning.js";
+import { POLICY_KINDS, type PolicyKind } from "./steerable.js";
 
 /** A CLP training run. */
 export interface ClpConfig {
@@ -11,7 +12,34 @@ export interface ClpConfig {
   reference: string;
   /** Reward function names, one per objective; m = objectives.length. */
   objectives: string[];
-  conditioning: { variant: ConditioningVariant };
+  /** JavaScript modules whose reward functions are registered before the objectives are looked up. */
+  rewardModules: string[];
+  /** What to train: a CLP policy or one of the baselines. */
+  method: PolicyKind;
+  conditioning: {
+    variant: ConditioningVariant;
+    /** Writes w into the prompt (format "clp-steer/1"). */
+    prompt: boolean;
+    /** Rank r of each low-rank delta (lora variant). */
+    loraRank: number;
+    /** Low-rank deltas are scaled by loraAlpha / loraRank. */
+    loraAlpha: number;
+    /** Linear layers that get low-rank deltas (lora variant). */
+    loraTargets: LoraTarget[];
+    /**
+     * [min, max] of the KL coefficient α drawn log-uniformly per prompt; α is then written into the
+     * prompt and chosen at inference. null trains at the single α of rl.klCoef.
+     */
+    klRange: [number, number] | null;
+  };
+  baseline: {
+    /** rewarded-soups and logit-mixing: reuse the experts of this earlier run folder. */
+    expertsFrom: string;
+    /** dera: run folder of the aligned policy whose logits are mixed with π_ref's. */
+    alignedFrom: string;
+    /** per-weight: lattice resolution of the weights that each get their own policy. */
+    divisions: number;
+  };
   data: {
     /** Descriptions are cut to this many tokens before "\nTL;DR:". */
     maxSourceTokens: number;
@@ -65,7 +93,17 @@ export class ClpConfigError extends Error {
 export const DEFAULT_CONFIG: Omit<ClpConfig, "objectives"> & { objectives: string[] } = {
   reference: "models/ref",
   objectives: ["coverage", "brevity"],
-  conditioning: { variant: "attn" },
+  rewardModules: [],
+  method: "clp",
+  conditioning: {
+    variant: "attn",
+    prompt: false,
+    loraRank: 4,
+    loraAlpha: 8,
+    loraTargets: ["q_proj", "k_proj", "v_proj", "o_proj"],
+    klRange: null,
+  },
+  baseline: { expertsFrom: "", alignedFrom: "", divisions: 2 },
   data: { maxSourceTokens: 128, trainLimit: 0 },
   calibration: { prompts: 64, samplesPerPrompt: 2 },
   rl: {
@@ -98,7 +136,9 @@ function mergeSection<T extends Section>(source: string, name: string, defaults:
       throw new ClpConfigError(`${source}: unknown field "${name}.${key}"; known fields: ${Object.keys(defaults).join(", ")}`);
     }
     const expected = typeof defaults[key];
-    if (typeof value !== expected) {
+    // A field whose default is null or a list takes a list (or null); the caller checks its entries.
+    const listField = defaults[key] === null || Array.isArray(defaults[key]);
+    if (listField ? !(value === null || Array.isArray(value)) : typeof value !== expected) {
       throw new ClpConfigError(`${source}: field "${name}.${key}" must be a ${expected}, got ${JSON.stringify(value)}`);
     }
     out[key] = value;
@@ -131,13 +171,24 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   }
   const reference = r.reference ?? DEFAULT_CONFIG.reference;
   if (typeof reference !== "string") throw new ClpConfigError(`${source}: field "reference" must be a model folder path`);
+  const rewardModules = r.rewardModules ?? DEFAULT_CONFIG.rewardModules;
+  if (!Array.isArray(rewardModules) || rewardModules.some((m) => typeof m !== "string" || m === "")) {
+    throw new ClpConfigError(`${source}: field "rewardModules" must be a list of module paths, e.g. ["rewards/my-reward.js"]`);
+  }
+  const method = r.method ?? DEFAULT_CONFIG.method;
+  if (typeof method !== "string" || !(POLICY_KINDS as readonly string[]).includes(method)) {
+    throw new ClpConfigError(`${source}: field "method" is ${JSON.stringify(method)}; available: ${POLICY_KINDS.join(", ")}`);
+  }
   const seed = r.seed ?? DEFAULT_CONFIG.seed;
   if (typeof seed !== "number" || !Number.isInteger(seed)) throw new ClpConfigError(`${source}: field "seed" must be an integer`);
 
   const config: ClpConfig = {
     reference,
     objectives: objectives as string[],
+    rewardModules: rewardModules as string[],
+    method: method as PolicyKind,
     conditioning: mergeSection(source, "conditioning", DEFAULT_CONFIG.conditioning, r.conditioning),
+    baseline: mergeSection(source, "baseline", DEFAULT_CONFIG.baseline, r.baseline),
     data: mergeSection(source, "data", DEFAULT_CONFIG.data, r.data),
     calibration: mergeSection(source, "calibration", DEFAULT_CONFIG.calibration, r.calibration),
     rl: mergeSection(source, "rl", DEFAULT_CONFIG.rl, r.rl),
@@ -149,6 +200,7 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
       `${source}: field "conditioning.variant" is "${config.conditioning.variant}"; available: ${CONDITIONING_VARIANTS.join(", ")}`,
     );
   }
+  validateConditioning(source, config);
   const positiveInt = (v: number) => Number.isInteger(v) && v >= 1;
   const nonNegativeInt = (v: number) => Number.isInteger(v) && v >= 0;
   requireNumber(source, "data.maxSourceTokens", config.data.maxSourceTokens, positiveInt, "a positive integer");
@@ -173,6 +225,39 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   requireNumber(source, "eval.maxNewTokens", config.eval.maxNewTokens, positiveInt, "a positive integer");
   requireNumber(source, "eval.temperature", config.eval.temperature, (v) => v > 0, "> 0");
   return config;
+}
+
+function validateConditioning(source: string, config: ClpConfig): void {
+  const c = config.conditioning;
+  requireNumber(source, "conditioning.loraRank", c.loraRank, (v) => Number.isInteger(v) && v >= 1, "a positive integer");
+  requireNumber(source, "conditioning.loraAlpha", c.loraAlpha, (v) => v > 0, "> 0");
+  if (c.loraTargets === null || c.loraTargets.length === 0 || c.loraTargets.some((t) => !(LORA_TARGETS as readonly string[]).includes(t))) {
+    throw new ClpConfigError(`${source}: field "conditioning.loraTargets" is ${JSON.stringify(c.loraTargets)}; list one or more of ${LORA_TARGETS.join(", ")}`);
+  }
+  if (c.klRange !== null) {
+    const [low, high] = c.klRange;
+    const valid = c.klRange.length === 2 && typeof low === "number" && typeof high === "number" && low > 0 && high > low && Number.isFinite(high);
+    if (!valid) {
+      throw new ClpConfigError(`${source}: field "conditioning.klRange" is ${JSON.stringify(c.klRange)}; give [min, max] with 0 < min < max, e.g. [0.02, 0.2], or null`);
+    }
+    if (!(config.rl.klCoef >= low! && config.rl.klCoef <= high!)) {
+      throw new ClpConfigError(`${source}: field "rl.klCoef" (${config.rl.klCoef}) is the default α at inference and must lie inside conditioning.klRange ${JSON.stringify(c.klRange)}`);
+    }
+  }
+  if (config.method === "clp" && c.variant === "none" && !c.prompt) {
+    throw new ClpConfigError(`${source}: conditioning.variant "none" with conditioning.prompt false leaves the policy blind to w; set "prompt": true (the prompting baseline) or pick a variant`);
+  }
+  const experts = config.method === "rewarded-soups" || config.method === "logit-mixing" || config.method === "per-weight";
+  if (experts && (c.prompt || c.klRange !== null)) {
+    throw new ClpConfigError(`${source}: method "${config.method}" trains single-weight policies; remove conditioning.prompt and conditioning.klRange`);
+  }
+  if (experts && c.variant !== "none" && c.variant !== "lora" && c.variant !== "full") {
+    throw new ClpConfigError(`${source}: method "${config.method}" trains single-weight policies with every parameter ("full") or with one low-rank delta ("lora"); conditioning.variant is "${c.variant}"`);
+  }
+  if (config.method === "dera" && config.baseline.alignedFrom === "") {
+    throw new ClpConfigError(`${source}: method "dera" needs field "baseline.alignedFrom", the run folder of the aligned policy`);
+  }
+  requireNumber(source, "baseline.divisions", config.baseline.divisions, (v) => Number.isInteger(v) && v >= 1, "a positive integer");
 }
 
 /** Reads and validates a config file. */

@@ -1,31 +1,47 @@
 /**
- * A steerable policy π(y | x, w): a GPT whose conditioned parameters hold one copy per objective,
- * with the metadata needed to use it (objective names, variant, reward normalisation) and to
- * check that a checkpoint matches a config.
+ * A CLP policy π(y | x, w): a GPT whose conditioned parameters hold one delta per objective,
+ * optionally with w (and the KL strength α) written into the prompt, plus the metadata needed to
+ * use it and to check that a checkpoint matches a config.
  */
 import * as torch from "../torch/index.js";
 import { loadModelFolder, saveModelFolder } from "../model/checkpoint.js";
-import { generate, type Generation, type SamplingOptions } from "../model/generate.js";
 import type { Gpt } from "../model/gpt.js";
 import type { RewardNormalizerJSON } from "../rewards/index.js";
-import { decodeSummary, promptIds } from "../task/summarize.js";
+import { promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
-import { conditionedParameters, type ConditioningVariant } from "./conditioning.js";
-import { validateWeights } from "./weights.js";
+import { conditionedParameters, CONDITIONING_VARIANTS, type ConditioningVariant, type LoraSettings } from "./conditioning.js";
+import { formatSteeringPrefix, PROMPT_FORMAT } from "./prompt-format.js";
+import type { Decoder, Steering, SteerablePolicy } from "./steerable.js";
+import { validateWeights, WeightError } from "./weights.js";
 
 /** Metadata a CLP checkpoint records besides the weights. */
 export interface PolicyMetadata {
   kind: "clp-policy";
   objectives: string[];
   variant: ConditioningVariant;
-  /** Format that writes w into the prompt, or null when w stays out of the prompt. */
-  promptFormat: null;
+  /** Rank, alpha and target layers of the lora variant; null for the others. */
+  lora: LoraSettings | null;
+  /** PROMPT_FORMAT when w or α is written into the prompt, else null. */
+  promptFormat: string | null;
+  /** True when the prompt carries w. */
+  promptWeights: boolean;
+  /** The log-uniform range α was drawn from during training, or null when α was fixed. */
+  klRange: [number, number] | null;
+  /** α of the training objective; the default α at inference. */
+  klCoef: number;
+  /**
+   * The one weight vector a single-weight policy (an expert or a per-weight model) was trained at;
+   * null for policies steered by w.
+   */
+  fixedWeights: number[] | null;
   maxSourceTokens: number;
   normalizer: RewardNormalizerJSON;
   /** RL steps taken. */
   step: number;
   /** Folder of π_ref the policy was trained against. */
   reference: string;
+  /** Seed of the low-rank initialisation. */
+  seed: number;
 }
 
 /** Thrown when a checkpoint does not match what the caller expects. */
@@ -36,18 +52,32 @@ export class PolicyMismatchError extends Error {
   }
 }
 
+/** What a config may require of a loaded checkpoint. */
+export interface PolicyExpectation {
+  objectives?: readonly string[];
+  variant?: string;
+  promptFormat?: string | null;
+  numCopies?: number;
+}
+
 /** A conditioned GPT with its tokenizer and metadata. */
-export class ClpPolicy {
+export class ClpPolicy implements SteerablePolicy {
+  readonly kind = "clp" as const;
+
   constructor(
     readonly model: Gpt,
     readonly tokenizer: Tokenizer,
     readonly metadata: PolicyMetadata,
   ) {}
 
-  /** A new policy whose m copies all start at π_ref's values. */
+  /**
+   * A new policy whose copies all start at π_ref: dense deltas are zero and low-rank deltas have
+   * B = 0, so the policy equals π_ref exactly until the first update.
+   */
   static fromReference(reference: Gpt, tokenizer: Tokenizer, metadata: Omit<PolicyMetadata, "kind" | "step">): ClpPolicy {
-    const names = conditionedParameters(reference.config, metadata.variant);
-    const model = reference.withConditioned(names, metadata.objectives.length);
+    const specs = conditionedParameters(reference.config, metadata.variant, metadata.lora ?? undefined);
+    const copies = metadata.fixedWeights !== null ? 1 : metadata.objectives.length;
+    const model = reference.withDeltas(specs, copies, metadata.seed);
     return new ClpPolicy(model, tokenizer, { kind: "clp-policy", step: 0, ...metadata });
   }
 
@@ -61,10 +91,10 @@ export class ClpPolicy {
   }
 
   /**
-   * Loads a policy folder. With `expect`, the recorded objectives and variant must match, and the
-   * error names the field, the file and both values.
+   * Loads a policy folder. With `expect`, the recorded objectives, variant, prompt format and
+   * number of copies must match, and the error names the field, the file and both values.
    */
-  static load(dir: string, expect?: { objectives?: readonly string[]; variant?: string }): ClpPolicy {
+  static load(dir: string, expect: PolicyExpectation = {}): ClpPolicy {
     const { model, tokenizer, config } = loadModelFolder(dir);
     const meta = config.metadata.clp as PolicyMetadata | undefined;
     const fail = (message: string): never => {
@@ -74,50 +104,98 @@ export class ClpPolicy {
     if (meta === undefined || meta.kind !== "clp-policy") {
       return fail(`${dir}/config.json has no "metadata.clp" section; it is not a CLP policy checkpoint (a plain model folder such as π_ref cannot be steered)`);
     }
-    if (!Array.isArray(meta.objectives) || meta.objectives.length !== model.numCopies) {
-      return fail(`${dir}/config.json: "metadata.clp.objectives" lists ${meta.objectives?.length} objectives but the weights hold ${model.numCopies} copies`);
+    if (!Array.isArray(meta.objectives) || meta.objectives.length < 1) {
+      return fail(`${dir}/config.json: "metadata.clp.objectives" must list the objectives`);
     }
-    if (expect?.objectives && expect.objectives.join(",") !== meta.objectives.join(",")) {
+    if (!(CONDITIONING_VARIANTS as readonly string[]).includes(meta.variant)) {
+      return fail(`${dir}/config.json: "metadata.clp.variant" is ${JSON.stringify(meta.variant)}; known variants: ${CONDITIONING_VARIANTS.join(", ")}`);
+    }
+    const copies = meta.fixedWeights ? 1 : meta.objectives.length;
+    if (model.numCopies !== 0 && model.numCopies !== copies) {
+      return fail(`${dir}: the weights hold ${model.numCopies} copies but "metadata.clp" describes ${copies} (${meta.fixedWeights ? "a single-weight policy" : `objectives ${meta.objectives}`})`);
+    }
+    if (meta.promptFormat !== null && meta.promptFormat !== PROMPT_FORMAT) {
+      return fail(`${dir}: prompt format "${meta.promptFormat}" is not supported by this clp; it writes "${PROMPT_FORMAT}"`);
+    }
+    if (expect.objectives && expect.objectives.join(",") !== meta.objectives.join(",")) {
       return fail(`${dir}: the checkpoint was trained on objectives [${meta.objectives}] but the config asks for [${expect.objectives}]`);
     }
-    if (expect?.variant && expect.variant !== meta.variant) {
+    if (expect.variant && expect.variant !== meta.variant) {
       return fail(`${dir}: the checkpoint uses conditioning "${meta.variant}" but the config asks for "${expect.variant}"`);
+    }
+    if (expect.promptFormat !== undefined && expect.promptFormat !== meta.promptFormat) {
+      return fail(`${dir}: the checkpoint's prompt format is ${JSON.stringify(meta.promptFormat)} but the config asks for ${JSON.stringify(expect.promptFormat)}`);
+    }
+    if (expect.numCopies !== undefined && expect.numCopies !== model.numCopies) {
+      return fail(`${dir}: the checkpoint holds ${model.numCopies} copies but the config needs ${expect.numCopies}`);
     }
     return new ClpPolicy(model, tokenizer, meta);
   }
 
-  /** Prompt ids for a description, cut as during training. */
-  prompt(description: string): number[] {
-    return promptIds(this.tokenizer, description, this.metadata.maxSourceTokens);
+  /** The α a steering input asks for, after checking it against the training range. */
+  klOf(steering: Steering): number {
+    const kl = steering.kl ?? null;
+    const range = this.metadata.klRange;
+    if (kl === null) return this.metadata.klCoef;
+    if (!Number.isFinite(kl) || kl <= 0) throw new WeightError(`kl ${kl} is invalid; give a KL coefficient > 0`);
+    if (range === null) {
+      if (Math.abs(kl - this.metadata.klCoef) > 1e-12) {
+        throw new WeightError(
+          `this policy was trained at the single KL coefficient ${this.metadata.klCoef} and cannot be steered to kl ${kl}; train with conditioning.klRange, or use DeRa steering (--dera)`,
+        );
+      }
+      return kl;
+    }
+    if (kl < range[0] || kl > range[1]) {
+      throw new WeightError(`kl ${kl} is outside the range [${range[0]}, ${range[1]}] the policy was trained on; pick a value inside it`);
+    }
+    return kl;
   }
 
-  /**
-   * Summarises each description under one weight vector: merges the copies once, so decoding costs
-   * the same as the base model.
-   */
-  summarize(descriptions: readonly string[], weights: readonly number[], sampling: Omit<SamplingOptions, "eosId" | "padId" | "seeds"> & { seed: number }): { texts: string[]; generation: Generation } {
-    validateWeights(weights, this.objectives);
-    const merged = this.model.merge(weights);
-    try {
-      const generation = generate(merged, descriptions.map((d) => this.prompt(d)), null, {
-        ...sampling,
-        eosId: this.tokenizer.eosId,
-        padId: this.tokenizer.padId,
-        seeds: descriptions.map((_, i) => sampling.seed + i),
-      });
-      return { texts: generation.tokens.map((t) => decodeSummary(this.tokenizer, t)), generation };
-    } finally {
-      merged.disposeMerged(this.model);
-    }
+  validateSteering(steering: Steering): void {
+    validateWeights(steering.weights, this.objectives);
+    this.klOf(steering);
+  }
+
+  /** The text written before the description for a steering input (empty without prompt conditioning). */
+  steeringPrefix(steering: Steering): string {
+    if (this.metadata.promptFormat === null) return "";
+    return formatSteeringPrefix({
+      weights: this.metadata.promptWeights ? steering.weights : null,
+      kl: this.metadata.klRange !== null ? this.klOf(steering) : null,
+    });
+  }
+
+  /** Prompt ids for a description, cut as during training, with the steering prefix. */
+  prompt(description: string, steering: Steering): number[] {
+    return promptIds(this.tokenizer, description, this.metadata.maxSourceTokens, this.steeringPrefix(steering));
+  }
+
+  /** The model's mixing weights for w: w itself, [1] for a single-weight policy, null when plain. */
+  mixRow(weights: readonly number[]): number[] | null {
+    if (this.model.numCopies === 0) return null;
+    if (this.metadata.fixedWeights !== null) return [1];
+    return [...weights];
+  }
+
+  /** Validates every row's weights and returns the model's mixing tensor [B, copies], or null. */
+  mixTensor(weights: readonly (readonly number[])[]): torch.Tensor | null {
+    for (const w of weights) validateWeights(w, this.objectives);
+    if (this.model.numCopies === 0) return null;
+    return torch.tensor(weights.map((w) => this.mixRow(w)!));
+  }
+
+  /** Merges the copies once at w, so decoding costs the same as the base model. */
+  decoder(steering: Steering): Decoder {
+    const merged = this.model.merge(this.mixRow(steering.weights) ?? []);
+    return { model: merged, mix: null, dispose: () => merged.disposeMerged(this.model) };
+  }
+
+  parameterCount(): number {
+    return this.model.parameterCount();
   }
 
   dispose(): void {
     this.model.dispose();
   }
-}
-
-/** Validates every row of per-example weights and returns them as a [B, m] tensor. */
-export function mixTensor(weights: readonly (readonly number[])[], objectives: readonly string[]): torch.Tensor {
-  for (const w of weights) validateWeights(w, objectives);
-  return torch.tensor(weights.map((w) => [...w]));
 }

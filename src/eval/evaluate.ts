@@ -5,12 +5,11 @@
  */
 import * as torch from "../torch/index.js";
 import { tidy } from "../torch/index.js";
-import type { ClpPolicy } from "../clp/policy.js";
+import type { Steering, SteerablePolicy } from "../clp/steerable.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
-import type { Gpt } from "../model/gpt.js";
-import type { RewardFunction } from "../rewards/index.js";
-import { scoreSummaries } from "../rl/clp-trainer.js";
+import type { CausalLM, Gpt } from "../model/gpt.js";
+import { scoreSummaries, type RewardFunction } from "../rewards/index.js";
 import { completionLogProbs, packBatch } from "../rl/sequences.js";
 import { mean, standardError } from "../rl/stats.js";
 import { decodeSummary, promptIds } from "../task/summarize.js";
@@ -32,27 +31,37 @@ export interface EvalSettings {
 /** Results at one weight vector (or for π_ref, with empty weights). */
 export interface WeightResult {
   weights: number[];
+  /** The KL coefficient α the policy was steered to, when it was given. */
+  klCoef?: number;
   means: number[];
   stderrs: number[];
+  /** Mean sequence KL(π‖π_ref) in nats, with its standard error. */
   kl: number;
   klStderr: number;
   meanLength: number;
   samples: { source: string; summary: string }[];
 }
 
+/** A model to sample from, with its mixing weights and prompt builder. */
+interface Sampler {
+  model: CausalLM;
+  mix: readonly number[] | null;
+  prompt(description: string): number[];
+}
+
 /**
- * Samples `model` (a plain, merged GPT) on the examples and scores the summaries. KL is the mean
- * over samples of Σₜ log π − log π_ref on the sampled tokens, an unbiased estimate of KL(π‖π_ref).
+ * Samples from `sampler` on the examples and scores the summaries. KL is the mean over samples of
+ * Σₜ log π − log π_ref on the sampled tokens, with π_ref reading the same prompt: an unbiased
+ * estimate of KL(π‖π_ref).
  */
-export function evaluateModel(
-  model: Gpt,
+function evaluateSampler(
+  sampler: Sampler,
   reference: Gpt,
   tokenizer: Tokenizer,
   examples: readonly SummaryExample[],
   rewards: readonly RewardFunction[],
   settings: EvalSettings,
-  weights: number[],
-): WeightResult {
+): Omit<WeightResult, "weights"> {
   const rows: { example: SummaryExample; seed: number }[] = [];
   examples.forEach((example, i) => {
     for (let s = 0; s < settings.samplesPerPrompt; s++) rows.push({ example, seed: mixSeed(settings.seed, i, s) });
@@ -63,8 +72,9 @@ export function evaluateModel(
   const samples: { source: string; summary: string }[] = [];
   for (let start = 0; start < rows.length; start += settings.batchSize) {
     const chunk = rows.slice(start, start + settings.batchSize);
-    const prompts = chunk.map((r) => promptIds(tokenizer, r.example.description, settings.maxSourceTokens));
-    const generation = generate(model, prompts, null, {
+    const prompts = chunk.map((r) => sampler.prompt(r.example.description));
+    const mixRows = sampler.mix === null ? null : chunk.map(() => [...sampler.mix!]);
+    const generation = generate(sampler.model, prompts, mixRows, {
       maxNewTokens: settings.maxNewTokens,
       temperature: settings.temperature,
       eosId: tokenizer.eosId,
@@ -78,7 +88,8 @@ export function evaluateModel(
       torch.noGrad(() => {
         const packed = packBatch(prompts, generation.tokens, tokenizer.padId);
         const options = { temperature: settings.temperature };
-        const logp = completionLogProbs(model, packed, null, options);
+        const mix = mixRows === null ? null : torch.tensor(mixRows);
+        const logp = completionLogProbs(sampler.model, packed, mix, options);
         const refLogp = completionLogProbs(reference, packed, null, options);
         return logp.sub(refLogp).sum(1).toArray();
       }),
@@ -90,7 +101,6 @@ export function evaluateModel(
   }
   const columns = rewards.map((_, j) => scores.map((r) => r[j]!));
   return {
-    weights,
     means: columns.map(mean),
     stderrs: columns.map(standardError),
     kl: mean(kls),
@@ -100,29 +110,58 @@ export function evaluateModel(
   };
 }
 
-/** Evaluates π_ref and the policy merged at each grid weight. */
+/** Evaluates π_ref itself on the examples (weights []). */
+export function evaluateReference(
+  reference: Gpt,
+  tokenizer: Tokenizer,
+  examples: readonly SummaryExample[],
+  rewards: readonly RewardFunction[],
+  settings: EvalSettings,
+): WeightResult {
+  const sampler: Sampler = { model: reference, mix: null, prompt: (d) => promptIds(tokenizer, d, settings.maxSourceTokens) };
+  return { weights: [], ...evaluateSampler(sampler, reference, tokenizer, examples, rewards, settings) };
+}
+
+/** Evaluates a steerable policy at one steering input, decoding with merged weights. */
+export function evaluatePolicy(
+  policy: SteerablePolicy,
+  reference: Gpt,
+  examples: readonly SummaryExample[],
+  rewards: readonly RewardFunction[],
+  settings: EvalSettings,
+  steering: Steering,
+): WeightResult {
+  policy.validateSteering(steering);
+  const decoder = policy.decoder(steering);
+  try {
+    const sampler: Sampler = { model: decoder.model, mix: decoder.mix, prompt: (d) => policy.prompt(d, steering) };
+    const result = evaluateSampler(sampler, reference, policy.tokenizer, examples, rewards, settings);
+    const out: WeightResult = { weights: [...steering.weights], ...result };
+    if (steering.kl !== undefined && steering.kl !== null) out.klCoef = steering.kl;
+    return out;
+  } finally {
+    decoder.dispose();
+  }
+}
+
+/** Evaluates π_ref and the policy at each grid weight (at KL coefficient `kl` when given). */
 export function evaluateFront(
-  policy: ClpPolicy,
+  policy: SteerablePolicy,
   reference: Gpt,
   examples: readonly SummaryExample[],
   rewards: readonly RewardFunction[],
   grid: readonly number[][],
   settings: EvalSettings,
-  options: { quiet?: boolean; onPoint?: (result: WeightResult) => void } = {},
+  options: { quiet?: boolean; kl?: number | null; onPoint?: (result: WeightResult) => void } = {},
 ): { reference: WeightResult; points: WeightResult[] } {
   const bar = new ProgressBar("clp eval", grid.length + 1, process.stderr, !options.quiet);
-  const referenceResult = evaluateModel(reference, reference, policy.tokenizer, examples, rewards, settings, []);
+  const referenceResult = evaluateReference(reference, policy.tokenizer, examples, rewards, settings);
   bar.update(1, "π_ref");
   const points: WeightResult[] = [];
   grid.forEach((w, i) => {
-    const merged = policy.model.merge(w);
-    try {
-      const result = evaluateModel(merged, reference, policy.tokenizer, examples, rewards, settings, [...w]);
-      points.push(result);
-      options.onPoint?.(result);
-    } finally {
-      merged.disposeMerged(policy.model);
-    }
+    const result = evaluatePolicy(policy, reference, examples, rewards, settings, { weights: w, kl: options.kl ?? null });
+    points.push(result);
+    options.onPoint?.(result);
     bar.update(i + 2, `w=[${w.map((x) => x.toFixed(2)).join(",")}]`);
   });
   return { reference: referenceResult, points };

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs
 import { basename, dirname, join } from "node:path";
 import { Tokenizer } from "../tokenizer/bpe.js";
 import { ConfigError, validateGptConfig, type GptConfig } from "./config.js";
+import type { DeltaSpec } from "./deltas.js";
 import { Gpt } from "./gpt.js";
 import { CheckpointError, loadSafetensors, saveSafetensors, writeFileAtomic } from "./safetensors.js";
 
@@ -17,7 +18,8 @@ export const MODEL_FORMAT = "clp-gpt/1";
 export interface ModelFolderConfig {
   format: string;
   model: GptConfig;
-  conditioning: { numCopies: number; parameters: string[] } | null;
+  /** Conditioned parameters (base names) with how each stores its m deltas; null for a plain model. */
+  conditioning: { numCopies: number; deltas: Record<string, DeltaSpec> } | null;
   metadata: Record<string, unknown>;
 }
 
@@ -31,7 +33,7 @@ export function saveModelFolder(dir: string, model: Gpt, tokenizer: Tokenizer, m
   const config: ModelFolderConfig = {
     format: MODEL_FORMAT,
     model: model.config,
-    conditioning: model.conditioned.size > 0 ? { numCopies: model.numCopies, parameters: [...model.conditioned] } : null,
+    conditioning: model.deltas.size > 0 ? { numCopies: model.numCopies, deltas: Object.fromEntries(model.deltas) } : null,
     metadata,
   };
   writeFileAtomic(join(temp, "config.json"), [Buffer.from(JSON.stringify(config, null, 2) + "\n")]);
@@ -60,8 +62,18 @@ export function readModelFolderConfig(dir: string): ModelFolderConfig {
   }
   const model = validateGptConfig(raw.model, `${path} (field "model")`);
   const c = raw.conditioning as ModelFolderConfig["conditioning"] | undefined;
-  if (c !== null && c !== undefined && (!Number.isInteger(c.numCopies) || !Array.isArray(c.parameters))) {
-    throw new CheckpointError(`${path}: field "conditioning" needs an integer numCopies and a parameters list`);
+  if (c !== null && c !== undefined) {
+    if (!Number.isInteger(c.numCopies) || c.deltas === null || typeof c.deltas !== "object") {
+      throw new CheckpointError(`${path}: field "conditioning" needs an integer "numCopies" and a "deltas" object`);
+    }
+    for (const [name, spec] of Object.entries(c.deltas)) {
+      const valid =
+        spec?.kind === "dense" ||
+        (spec?.kind === "lowRank" && Number.isInteger(spec.rank) && spec.rank >= 1 && Number.isFinite(spec.scale));
+      if (!valid) {
+        throw new CheckpointError(`${path}: "conditioning.deltas.${name}" is ${JSON.stringify(spec)}; expected {"kind": "dense"} or {"kind": "lowRank", "rank": r, "scale": s}`);
+      }
+    }
   }
   return { format: MODEL_FORMAT, model, conditioning: c ?? null, metadata: (raw.metadata as Record<string, unknown>) ?? {} };
 }
@@ -79,8 +91,8 @@ export function loadModelFolder(dir: string): { model: Gpt; tokenizer: Tokenizer
   if (!existsSync(weightsPath)) throw new CheckpointError(`${weightsPath} not found`);
   const { tensors } = loadSafetensors(weightsPath);
   try {
-    const conditioned = new Set(config.conditioning?.parameters ?? []);
-    const model = new Gpt(config.model, tensors, conditioned, config.conditioning?.numCopies ?? 0);
+    const deltas = new Map(Object.entries(config.conditioning?.deltas ?? {}));
+    const model = new Gpt(config.model, tensors, deltas, config.conditioning?.numCopies ?? 0);
     return { model, tokenizer, config };
   } catch (err) {
     for (const t of tensors.values()) t.dispose();

@@ -5,8 +5,7 @@
 import * as torch from "../torch/index.js";
 import { Tensor, tidy } from "../torch/index.js";
 import { Rng } from "../util/rng.js";
-import type { Gpt } from "./gpt.js";
-import { KVCache } from "./kv-cache.js";
+import type { CausalLM } from "./gpt.js";
 
 /** Decoding settings. */
 export interface SamplingOptions {
@@ -37,9 +36,9 @@ export interface Generation {
 
 /**
  * Samples continuations of `prompts` (token ids). `mix` gives each row's mixing weights [B][m] for a
- * conditioned model; a plain model takes null.
+ * conditioned model or a mixture; a plain model takes null.
  */
-export function generate(model: Gpt, prompts: readonly number[][], mix: readonly number[][] | null, options: SamplingOptions): Generation {
+export function generate(model: CausalLM, prompts: readonly number[][], mix: readonly number[][] | null, options: SamplingOptions): Generation {
   const batch = prompts.length;
   if (options.seeds.length !== batch) {
     throw new RangeError(`generate: ${batch} prompts but ${options.seeds.length} seeds`);
@@ -60,7 +59,7 @@ export function generate(model: Gpt, prompts: readonly number[][], mix: readonly
     finished: prompts.map(() => false),
   };
   const useCache = options.useCache ?? true;
-  const cache = useCache ? new KVCache(model.config.nLayers) : null;
+  const cache = useCache ? model.newCache() : null;
   const mixTensor = mix === null ? null : torch.keep(torch.tensor(mix.map((r) => [...r])));
 
   // Left-padded ids, positions and key mask for the prompt.

@@ -95,3 +95,15 @@ export function scoreAll(
   const byReward = rewards.map((reward) => scoreReward(reward, inputs));
   return inputs.map((_, i) => byReward.map((column) => column[i] ?? Number.NaN));
 }
+
+/** Scores summaries of task examples with every objective; rows are samples, columns objectives. */
+export function scoreSummaries(
+  rewards: readonly RewardFunction[],
+  examples: readonly { description: string; synopsis: string }[],
+  summaries: readonly string[],
+): number[][] {
+  return scoreAll(
+    rewards,
+    summaries.map((summary, i) => ({ source: examples[i]!.description, summary, reference: examples[i]!.synopsis })),
+  );
+}

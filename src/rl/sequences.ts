@@ -5,7 +5,7 @@
  */
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
-import type { Gpt } from "../model/gpt.js";
+import type { CausalLM } from "../model/gpt.js";
 
 /** A packed batch: [pad… prompt | completion pad…]. */
 export interface PackedBatch {
@@ -71,7 +71,7 @@ export function packBatch(prompts: readonly number[][], completions: readonly nu
  * log π(yₜ | x, y<ₜ) of every completion token, [B, G], 0 where masked. `temperature` divides the
  * logits, matching a sampler run at that temperature.
  */
-export function completionLogProbs(model: Gpt, packed: PackedBatch, mix: Tensor | null, options: { train?: boolean; temperature?: number } = {}): Tensor {
+export function completionLogProbs(model: CausalLM, packed: PackedBatch, mix: Tensor | null, options: { train?: boolean; temperature?: number } = {}): Tensor {
   const batch = packed.ids.size(0);
   const g = packed.completionLength;
   let logits = model.forward(packed.ids, {

@@ -10,10 +10,14 @@ export const PROMPT_SUFFIX = "\nTL;DR:";
 /** Default cap on description tokens in a prompt, so prompt plus summary fit the context. */
 export const DEFAULT_MAX_SOURCE_TOKENS = 192;
 
-/** Prompt ids: the description's first `maxSourceTokens` tokens, then the suffix. */
-export function promptIds(tokenizer: Tokenizer, description: string, maxSourceTokens = DEFAULT_MAX_SOURCE_TOKENS): number[] {
+/**
+ * Prompt ids: `prefix` (a steering prefix, or empty), the description's first `maxSourceTokens`
+ * tokens, then the suffix.
+ */
+export function promptIds(tokenizer: Tokenizer, description: string, maxSourceTokens = DEFAULT_MAX_SOURCE_TOKENS, prefix = ""): number[] {
   const source = tokenizer.encode(description.trim()).slice(0, maxSourceTokens);
-  return [...source, ...tokenizer.encode(PROMPT_SUFFIX)];
+  const head = prefix === "" ? [] : tokenizer.encode(prefix);
+  return [...head, ...source, ...tokenizer.encode(PROMPT_SUFFIX)];
 }
 
 /** Completion ids for supervised finetuning: a space, the synopsis, end of text. */

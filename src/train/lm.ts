@@ -33,13 +33,17 @@ export interface SupervisedPair {
   completion: number[];
 }
 
-/** Builds AdamW over every parameter; norms, biases and position embeddings get no weight decay. */
-export function makeOptimizer(model: Gpt, lr: number, weightDecay: number): AdamW {
-  const entries = [...model.params].map(([name, param]) => ({
-    name,
-    param,
-    weightDecay: param.ndim >= 2 && name !== "wpe.weight" ? weightDecay : 0,
-  }));
+/**
+ * AdamW over the model's tensors named in `names` (default: all). Weight decay applies to matrices
+ * only, never to biases, LayerNorm parameters or position embeddings. On a conditioned
+ * parameter's deltas it follows the base parameter's rule, so it pulls the copies towards π_ref.
+ */
+export function makeOptimizer(model: Gpt, lr: number, weightDecay: number, names: readonly string[] = [...model.params.keys()]): AdamW {
+  const entries = names.map((name) => {
+    const base = name.replace(/\.(delta|lora_a|lora_b)$/, "");
+    const baseRank = model.params.get(base)?.ndim ?? 0;
+    return { name, param: model.params.get(name)!, weightDecay: baseRank >= 2 && base !== "wpe.weight" ? weightDecay : 0 };
+  });
   return new AdamW(entries, { lr, beta1: 0.9, beta2: 0.95, eps: 1e-8 });
 }
 

@@ -1,0 +1,94 @@
+/**
+ * Training for every method a config can name: a CLP policy, or a baseline built from policies
+ * trained with the same RL loop (Rewarded Soups and logit mixing share their m single-objective
+ * experts; one model per weight trains a policy at every lattice weight; DeRa trains nothing and
+ * realigns an earlier run at decoding time).
+ */
+import { join } from "node:path";
+import { ClpConfigError, type ClpConfig } from "../clp/config.js";
+import { loadPolicy, readRunPolicyCheckpoints, writeRunPolicy } from "../clp/load-policy.js";
+import type { SteerablePolicy } from "../clp/steerable.js";
+import { simplexGrid, vertex } from "../clp/weights.js";
+import type { Gpt } from "../model/gpt.js";
+import type { RewardNormalizer } from "../rewards/index.js";
+import type { Tokenizer } from "../tokenizer/bpe.js";
+import { clpSpec, trainPolicy, type PolicySpec } from "./clp-trainer.js";
+import { prepareRun, resolveReferencePath, type RunContext, type TrainOptions } from "./run-context.js";
+
+/** The trained policy, π_ref and the run's normalisation; the caller disposes policy and reference. */
+export interface TrainResult {
+  policy: SteerablePolicy;
+  reference: Gpt;
+  tokenizer: Tokenizer;
+  normalizer: RewardNormalizer;
+  runDir: string;
+}
+
+/** A single-weight policy: every parameter trained ("full") or one low-rank delta ("lora"). */
+function singleWeightSpec(ctx: RunContext, weights: number[], stream: number): PolicySpec {
+  const variant = ctx.config.conditioning.variant === "lora" ? "lora" : "none";
+  return { variant, prompt: false, klRange: null, fixedWeights: weights, stream };
+}
+
+/** Trains the m experts, expert i at the vertex eᵢ, in runDir/experts/<objective>. */
+function trainExperts(ctx: RunContext): string[] {
+  const m = ctx.config.objectives.length;
+  return ctx.config.objectives.map((name, i) => {
+    const dir = join(ctx.runDir, "experts", name);
+    ctx.log(`expert ${i + 1}/${m}: objective "${name}"`);
+    trainPolicy(ctx, singleWeightSpec(ctx, vertex(m, i), i + 1), dir, `expert ${name}`).dispose();
+    return join(dir, "checkpoint");
+  });
+}
+
+/** Trains a policy at every weight of the lattice, in runDir/per-weight/<index>. */
+function trainPerWeight(ctx: RunContext): string[] {
+  const grid = simplexGrid(ctx.config.objectives.length, ctx.config.baseline.divisions);
+  return grid.map((w, i) => {
+    const dir = join(ctx.runDir, "per-weight", String(i));
+    ctx.log(`per-weight policy ${i + 1}/${grid.length}: w = [${w.map((x) => x.toFixed(2))}]`);
+    trainPolicy(ctx, singleWeightSpec(ctx, w, 100 + i), dir, `w=[${w.map((x) => x.toFixed(2))}]`).dispose();
+    return join(dir, "checkpoint");
+  });
+}
+
+/** Runs the method of `config` in `runDir` and returns the policy it produced. */
+export function trainRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): TrainResult {
+  const ctx = prepareRun(config, runDir, options);
+  try {
+    switch (config.method) {
+      case "clp":
+        trainPolicy(ctx, clpSpec(ctx), runDir).dispose();
+        writeRunPolicy(runDir, { kind: "clp", checkpoints: ["checkpoint"] });
+        break;
+      case "rewarded-soups":
+      case "logit-mixing": {
+        let experts: string[];
+        if (config.baseline.expertsFrom !== "") {
+          const from = resolveReferencePath(config.baseline.expertsFrom, "baseline.expertsFrom");
+          experts = readRunPolicyCheckpoints(from, ["rewarded-soups", "logit-mixing"]);
+          ctx.log(`reusing the experts of ${from}`);
+        } else {
+          experts = trainExperts(ctx);
+        }
+        writeRunPolicy(runDir, { kind: config.method, checkpoints: experts });
+        break;
+      }
+      case "per-weight":
+        writeRunPolicy(runDir, { kind: "per-weight", checkpoints: trainPerWeight(ctx) });
+        break;
+      case "dera": {
+        const aligned = resolveReferencePath(config.baseline.alignedFrom, "baseline.alignedFrom");
+        writeRunPolicy(runDir, { kind: "dera", checkpoints: [], aligned, reference: config.reference });
+        break;
+      }
+      default:
+        throw new ClpConfigError(`method "${config.method as string}" is not implemented`);
+    }
+    const policy = loadPolicy(runDir, { objectives: config.objectives });
+    return { policy, reference: ctx.reference, tokenizer: ctx.tokenizer, normalizer: ctx.normalizer, runDir };
+  } catch (err) {
+    ctx.reference.dispose();
+    throw err;
+  }
+}

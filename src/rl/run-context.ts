@@ -1,0 +1,126 @@
+/**
+ * What every training method shares before its first RL step: the validated run folder, the
+ * reward functions, π_ref, the training examples and the reward normalisation measured on π_ref.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ClpConfigError, type ClpConfig } from "../clp/config.js";
+import { defaultTaskPaths, loadSplit, type SummaryExample } from "../data/dataset.js";
+import { loadModelFolder } from "../model/checkpoint.js";
+import { generate } from "../model/generate.js";
+import type { Gpt } from "../model/gpt.js";
+import { getReward, listRewards, RewardNormalizer, scoreSummaries, type RewardFunction } from "../rewards/index.js";
+import { decodeSummary, promptIds } from "../task/summarize.js";
+import type { Tokenizer } from "../tokenizer/bpe.js";
+import { mixSeed, Rng } from "../util/rng.js";
+import { mean, pearson, spearman } from "./stats.js";
+
+/** Options that do not change the result. */
+export interface TrainOptions {
+  quiet?: boolean;
+  /** Overrides the training examples (tests use small slices). */
+  trainExamples?: SummaryExample[];
+}
+
+/** Shared state of one training run; the caller disposes `reference`. */
+export interface RunContext {
+  config: ClpConfig;
+  runDir: string;
+  reference: Gpt;
+  tokenizer: Tokenizer;
+  rewards: RewardFunction[];
+  normalizer: RewardNormalizer;
+  examples: SummaryExample[];
+  options: TrainOptions;
+  log(message: string): void;
+}
+
+/** Looks up each objective's reward function; an unknown name is a config error. */
+export function resolveRewards(config: ClpConfig): RewardFunction[] {
+  return config.objectives.map((name) => {
+    if (!listRewards().some((r) => r.name === name)) {
+      throw new ClpConfigError(
+        `field "objectives" names unknown reward "${name}"; available rewards: ${listRewards().map((r) => r.name).join(", ")}`,
+      );
+    }
+    return getReward(name);
+  });
+}
+
+/**
+ * Resolves a model or run folder named in a config: a relative path is taken from the working
+ * directory, or else from the clp package root, where the committed models/ref lives.
+ */
+export function resolveReferencePath(reference: string, field = "reference"): string {
+  if (reference === "") throw new ClpConfigError(`field "${field}" is empty; name the folder, e.g. "models/ref"`);
+  if (isAbsolute(reference) || existsSync(reference)) return reference;
+  const packageRoot = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+  const fromRoot = join(packageRoot, reference);
+  if (existsSync(fromRoot)) return fromRoot;
+  throw new ClpConfigError(`field "${field}" names ${reference}, which is neither in the working directory nor in ${packageRoot}`);
+}
+
+/** Measures each reward's mean and std (and their correlations) on samples of π_ref. */
+function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewards: RewardFunction[], examples: SummaryExample[]) {
+  const rng = new Rng(mixSeed(config.seed, 0x6361));
+  const picked = rng.shuffle(examples.map((_, i) => i)).slice(0, config.calibration.prompts).map((i) => examples[i]!);
+  const rows = picked.flatMap((e) => Array.from({ length: config.calibration.samplesPerPrompt }, () => e));
+  const prompts = rows.map((e) => promptIds(tokenizer, e.description, config.data.maxSourceTokens));
+  const generation = generate(reference, prompts, null, {
+    maxNewTokens: config.rl.maxNewTokens,
+    temperature: config.rl.temperature,
+    eosId: tokenizer.eosId,
+    padId: tokenizer.padId,
+    seeds: rows.map((_, i) => mixSeed(config.seed, 0x6361, i)),
+  });
+  const summaries = generation.tokens.map((t) => decodeSummary(tokenizer, t));
+  const scores = scoreSummaries(rewards, rows, summaries);
+  const normalizer = RewardNormalizer.fit(config.objectives, scores);
+  const columns = config.objectives.map((_, j) => scores.map((r) => r[j]!));
+  const correlations: Record<string, { pearson: number; spearman: number }> = {};
+  for (let a = 0; a < columns.length; a++) {
+    for (let b = a + 1; b < columns.length; b++) {
+      correlations[`${config.objectives[a]}~${config.objectives[b]}`] = {
+        pearson: pearson(columns[a]!, columns[b]!),
+        spearman: spearman(columns[a]!, columns[b]!),
+      };
+    }
+  }
+  return { normalizer, correlations, samples: rows.length, means: columns.map(mean) };
+}
+
+/**
+ * Checks the run folder (new or empty, so one folder never mixes the metrics of two runs), loads
+ * π_ref and the data, writes the resolved config and measures the reward normalisation.
+ */
+export function prepareRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): RunContext {
+  if (existsSync(runDir) && readdirSync(runDir).length > 0) {
+    throw new ClpConfigError(`run folder ${runDir} already holds files; choose another --run-dir, or remove it (clp train --overwrite)`);
+  }
+  const rewards = resolveRewards(config);
+  const ref = loadModelFolder(resolveReferencePath(config.reference));
+  ref.model.requiresGrad_(false);
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  const limit = config.data.trainLimit > 0 ? { limit: config.data.trainLimit } : {};
+  const examples = options.trainExamples ?? loadSplit(defaultTaskPaths().train, limit);
+  const log = (message: string) => {
+    if (!options.quiet) process.stderr.write(`clp train: ${message}\n`);
+  };
+  log(`calibrating reward normalisation on ${config.calibration.prompts} × ${config.calibration.samplesPerPrompt} samples of π_ref`);
+  const calibration = calibrate(config, ref.model, ref.tokenizer, rewards, examples);
+  calibration.normalizer.save(join(runDir, "reward-normalizer.json"));
+  writeFileSync(join(runDir, "calibration.json"), JSON.stringify({ ...calibration, normalizer: calibration.normalizer.toJSON() }, null, 2) + "\n");
+  return {
+    config,
+    runDir,
+    reference: ref.model,
+    tokenizer: ref.tokenizer,
+    rewards,
+    normalizer: calibration.normalizer,
+    examples,
+    options,
+    log,
+  };
+}

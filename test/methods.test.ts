@@ -1,0 +1,151 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resolveConfig } from "../src/clp/config.js";
+import { loadPolicy } from "../src/clp/load-policy.js";
+import type { SteerablePolicy } from "../src/clp/steerable.js";
+import { defaultTaskPaths, loadSplit } from "../src/data/dataset.js";
+import { evaluatePolicy } from "../src/eval/evaluate.js";
+import { loadModelFolder } from "../src/model/checkpoint.js";
+import { getReward, registerReward } from "../src/rewards/index.js";
+import { trainRun } from "../src/rl/methods.js";
+import * as torch from "../src/torch/index.js";
+
+// Short runs of every method on a slice of the real data with the committed π_ref. Brevity is
+// paired with its mirror image, verbosity, so a dozen steps separate the vertices.
+registerReward({
+  name: "verbosity",
+  description: "words / (words + 8): rewards longer summaries",
+  range: [0, 1],
+  higherIsBetter: true,
+  score: ({ summary }) => {
+    const words = (summary.match(/\S+/g) ?? []).length;
+    return words / (words + 8);
+  },
+}, { replace: true });
+
+const root = mkdtempSync(join(tmpdir(), "clp-methods-"));
+const examples = loadSplit(defaultTaskPaths().validation, { limit: 24 });
+const settings = { prompts: 24, samplesPerPrompt: 1, maxNewTokens: 12, temperature: 1, seed: 3, maxSourceTokens: 64, batchSize: 24 };
+const base = {
+  reference: "models/ref",
+  objectives: ["verbosity", "brevity"],
+  data: { maxSourceTokens: 64, trainLimit: 500 },
+  calibration: { prompts: 8, samplesPerPrompt: 2 },
+  rl: { steps: 12, promptsPerStep: 6, samplesPerPrompt: 2, lr: 1e-3, klCoef: 0.02, maxNewTokens: 12, checkpointEvery: 1000 },
+  eval: { maxNewTokens: 12 },
+  seed: 7,
+};
+
+function run(name: string, overrides: Record<string, unknown>): string {
+  const runDir = join(root, name);
+  const config = resolveConfig({ ...base, ...overrides }, name);
+  const result = trainRun(config, runDir, { quiet: true });
+  result.policy.dispose();
+  result.reference.dispose();
+  return runDir;
+}
+
+/** The KL logged at step 1, measured before the first update. */
+function firstKl(metricsPath: string): number {
+  const first = JSON.parse(readFileSync(metricsPath, "utf8").split("\n")[0]!) as { kl: number };
+  return first.kl;
+}
+
+function assertSteers(label: string, policy: SteerablePolicy, kl?: number): void {
+  const reference = loadModelFolder("models/ref").model;
+  const rewards = ["verbosity", "brevity"].map((n) => getReward(n));
+  const at = (w: number[]) => evaluatePolicy(policy, reference, examples, rewards, settings, { weights: w, kl: kl ?? null });
+  const long = at([1, 0]);
+  const short = at([0, 1]);
+  assert.ok(long.means[0]! > short.means[0]!, `${label}: verbosity ${long.means[0]} at e1 vs ${short.means[0]} at e2`);
+  assert.ok(short.means[1]! > long.means[1]!, `${label}: brevity ${short.means[1]} at e2 vs ${long.means[1]} at e1`);
+  reference.dispose();
+}
+
+const clpVariants: [string, Record<string, unknown>][] = [
+  ["full", { conditioning: { variant: "full" } }],
+  ["attn", { conditioning: { variant: "attn" } }],
+  ["logit", { conditioning: { variant: "logit" } }],
+  ["lora", { conditioning: { variant: "lora", loraRank: 4 } }],
+  ["prompting", { conditioning: { variant: "none", prompt: true } }],
+  ["attn-prompt-kl", { conditioning: { variant: "attn", prompt: true, klRange: [0.01, 0.1] } }],
+];
+
+for (const [name, overrides] of clpVariants) {
+  test(`${name} run starts at π_ref and steers`, () => {
+    const runDir = run(name, overrides);
+    assert.equal(firstKl(join(runDir, "metrics.jsonl")), 0);
+    const policy = loadPolicy(runDir, { objectives: base.objectives });
+    assert.equal(policy.kind, "clp");
+    assertSteers(name, policy);
+    policy.dispose();
+  });
+}
+
+test("Rewarded Soups trains one expert per objective", () => {
+  const runDir = run("soups", { method: "rewarded-soups", conditioning: { variant: "full" } });
+  for (const objective of base.objectives) assert.equal(firstKl(join(runDir, "experts", objective, "metrics.jsonl")), 0);
+  const policy = loadPolicy(runDir);
+  assert.equal(policy.kind, "rewarded-soups");
+  assertSteers("rewarded soups", policy);
+  policy.dispose();
+
+  // Logit mixing over the same experts, without training them again.
+  const mixingDir = run("logit-mixing", { method: "logit-mixing", baseline: { expertsFrom: runDir } });
+  const mixing = loadPolicy(mixingDir);
+  assert.equal(mixing.kind, "logit-mixing");
+  assertSteers("logit mixing", mixing);
+  mixing.dispose();
+});
+
+test("LoRA experts and one model per weight", () => {
+  const soupsDir = run("soups-lora", { method: "rewarded-soups", conditioning: { variant: "lora" } });
+  const soups = loadPolicy(soupsDir);
+  assertSteers("rewarded soups (lora)", soups);
+  soups.dispose();
+  const perWeightDir = run("per-weight", { method: "per-weight", baseline: { divisions: 1 } });
+  const perWeight = loadPolicy(perWeightDir);
+  assert.equal(perWeight.kind, "per-weight");
+  assertSteers("per-weight", perWeight);
+  perWeight.dispose();
+});
+
+test("DeRa realigns an attn run and KL steering moves KL", () => {
+  const aligned = run("dera-aligned", { conditioning: { variant: "attn" } });
+  const deraDir = run("dera", { method: "dera", baseline: { alignedFrom: aligned } });
+  const dera = loadPolicy(deraDir);
+  assert.equal(dera.kind, "dera");
+  assertSteers("dera at α₀", dera);
+  const reference = loadModelFolder("models/ref").model;
+  const rewards = ["verbosity", "brevity"].map((n) => getReward(n));
+  const strong = evaluatePolicy(dera, reference, examples, rewards, settings, { weights: [0, 1], kl: 0.2 });
+  const weak = evaluatePolicy(dera, reference, examples, rewards, settings, { weights: [0, 1], kl: 0.02 });
+  assert.ok(strong.kl < weak.kl, `KL at α = 0.2: ${strong.kl}, at α = 0.02: ${weak.kl}`);
+  reference.dispose();
+  dera.dispose();
+});
+
+test("three and four objectives run end to end", () => {
+  registerReward({
+    name: "starts-capital",
+    description: "1 when the summary starts with a capital letter",
+    range: [0, 1],
+    higherIsBetter: true,
+    score: ({ summary }) => (/^[A-Z]/.test(summary) ? 1 : 0),
+  }, { replace: true });
+  for (const objectives of [["verbosity", "brevity", "coverage"], ["verbosity", "brevity", "coverage", "starts-capital"]]) {
+    const runDir = run(`m${objectives.length}`, { objectives, rl: { ...base.rl, steps: 2 } });
+    const policy = loadPolicy(runDir, { objectives });
+    assert.deepEqual([...policy.objectives], objectives);
+    const w = objectives.map((_, i) => (i === objectives.length - 1 ? 1 : 0));
+    const reference = loadModelFolder("models/ref").model;
+    const result = evaluatePolicy(policy, reference, examples.slice(0, 4), objectives.map((n) => getReward(n)), settings, { weights: w });
+    assert.equal(result.means.length, objectives.length);
+    reference.dispose();
+    policy.dispose();
+  }
+  assert.equal(torch.liveTensorCount(), 0);
+});
