@@ -1,0 +1,7 @@
+// Evaluation metrics for comparing steerable policies: Pareto fronts, exact hypervolume and a
+// shared reference point. Every objective is higher-is-better. The code is pure TypeScript and uses
+// no engine.
+
+export { dominates, paretoFront } from "./pareto.js";
+export { hypervolume, hypervolumeSlicing, sharedReferencePoint } from "./hypervolume.js";
+export type { Rows } from "./metric-inputs.js";

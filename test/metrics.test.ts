@@ -1,0 +1,346 @@
+// Tests of the evaluation metrics: Pareto fronts, hypervolume (hand-computed cases, cross-checks and
+// a Monte Carlo estimate) and the shared reference point.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { simplexGrid } from "../src/clp/weights.js";
+import {
+  hypervolume,
+  hypervolumeSlicing,
+  paretoFront,
+  sharedReferencePoint,
+} from "../src/eval/metrics.js";
+import { Rng } from "../src/util/rng.js";
+
+/** Asserts |actual − expected| ≤ tolerance · max(1, |expected|). */
+function assertClose(actual: number, expected: number, tolerance = 1e-12, message?: string): void {
+  const bound = tolerance * Math.max(1, Math.abs(expected));
+  assert.ok(Math.abs(actual - expected) <= bound, message ?? `expected ${expected}, got ${actual}`);
+}
+
+/** Shifts every point by `offset`, so a hand-computed case can be tested against any reference. */
+function translate(points: number[][], offset: number[]): number[][] {
+  return points.map((point) => point.map((value, i) => value + offset[i]!));
+}
+
+/** Draws n points in [0, 1)^m, half of them on the unit sphere so that many are non-dominated. */
+function randomPoints(rng: Rng, n: number, m: number): number[][] {
+  return Array.from({ length: n }, (_, index) => {
+    const values = Array.from({ length: m }, () =>
+      index % 2 === 0 ? Math.abs(rng.normal()) : rng.next(),
+    );
+    if (index % 2 === 1) return values;
+    const norm = Math.hypot(...values);
+    return values.map((value) => value / norm);
+  });
+}
+
+describe("paretoFront", () => {
+  test("keeps non-dominated points and both duplicates", () => {
+    const points = [
+      [1, 3],
+      [2, 2],
+      [3, 1],
+      [1, 1],
+      [2, 2],
+      [0, 3],
+    ];
+    // [1, 1] is dominated by [2, 2], and [0, 3] by [1, 3]. The two copies of [2, 2] do not
+    // dominate each other, so both indices stay.
+    assert.deepEqual(paretoFront(points), [0, 1, 2, 4]);
+  });
+
+  test("weak dominance in one objective is enough", () => {
+    assert.deepEqual(
+      paretoFront([
+        [1, 2, 3],
+        [1, 2, 4],
+        [0, 5, 0],
+      ]),
+      [1, 2],
+    );
+  });
+
+  test("empty and single inputs", () => {
+    assert.deepEqual(paretoFront([]), []);
+    assert.deepEqual(paretoFront([[0.5, 0.5]]), [0]);
+  });
+
+  test("rejects ragged and non-finite rows", () => {
+    assert.throws(
+      () => paretoFront([[1, 2], [1]]),
+      /paretoFront: point 1 has 1 values but 2 were expected/,
+    );
+    assert.throws(() => paretoFront([[1, Number.NaN]]), /paretoFront: point 0, objective 1 is NaN/);
+  });
+});
+
+describe("hypervolume in 2-D", () => {
+  const staircase = [
+    [1, 3],
+    [2, 2],
+    [3, 1],
+  ];
+  // Sweeping by x descending: 3·1 + 2·(2 − 1) + 1·(3 − 2).
+  const staircaseArea = 3 * 1 + 2 * (2 - 1) + 1 * (3 - 2);
+
+  test("staircase of three points", () => {
+    assert.equal(hypervolume(staircase, [0, 0]), staircaseArea);
+  });
+
+  test("duplicate and dominated points add nothing", () => {
+    const points = [...staircase, [2, 2], [1, 1], [0.5, 2], [3, 1]];
+    assert.equal(hypervolume(points, [0, 0]), staircaseArea);
+  });
+
+  test("points outside the reference box add nothing", () => {
+    // [5, 0] lies on the boundary, so it does not strictly exceed the reference.
+    const points = [...staircase, [5, -1], [5, 0], [-1, 5], [-2, -2]];
+    assert.equal(hypervolume(points, [0, 0]), staircaseArea);
+    assert.equal(
+      hypervolume(
+        [
+          [5, 0],
+          [-1, 5],
+        ],
+        [0, 0],
+      ),
+      0,
+    );
+    assert.equal(hypervolume([], [0, 0]), 0);
+  });
+
+  test("single point is the product of differences", () => {
+    assert.equal(hypervolume([[3, 4]], [1, -2]), (3 - 1) * (4 - -2));
+  });
+
+  test("translation with the reference", () => {
+    const offset = [-0.75, 10];
+    assert.equal(hypervolume(translate(staircase, offset), offset), staircaseArea);
+  });
+});
+
+describe("hypervolume in 3-D", () => {
+  // Boxes [0, p] for A, B, C and D: the pairwise intersection of two boxes is the box of their
+  // coordinate-wise minimum, so inclusion–exclusion gives the union exactly.
+  const a = [3, 1, 1];
+  const b = [1, 3, 1];
+  const c = [1, 1, 3];
+  const d = [2, 2, 2];
+
+  test("single point is the product of differences", () => {
+    assert.equal(hypervolume([[2, 3, 4]], [1, 1, 1]), (2 - 1) * (3 - 1) * (4 - 1));
+  });
+
+  test("three overlapping boxes by inclusion–exclusion", () => {
+    // |A| + |B| + |C| − |A∩B| − |A∩C| − |B∩C| + |A∩B∩C|, every intersection being [1, 1, 1].
+    const expected = 3 + 3 + 3 - 1 - 1 - 1 + 1;
+    assert.equal(hypervolume([a, b, c], [0, 0, 0]), expected);
+  });
+
+  test("four overlapping boxes by inclusion–exclusion", () => {
+    const singles = 3 + 3 + 3 + 8;
+    // A∩B, A∩C, B∩C = [1, 1, 1]; A∩D = [2, 1, 1], B∩D = [1, 2, 1], C∩D = [1, 1, 2].
+    const pairs = 1 + 1 + 1 + 2 + 2 + 2;
+    // Every triple and the quadruple intersect in [1, 1, 1].
+    const triples = 1 + 1 + 1 + 1;
+    const quadruple = 1;
+    const expected = singles - pairs + triples - quadruple;
+    const reference = [-1, 0, 0.5];
+    assert.equal(hypervolume(translate([a, b, c, d], reference), reference), expected);
+    assert.equal(hypervolumeSlicing(translate([a, b, c, d], reference), reference), expected);
+  });
+
+  test("duplicates, dominated and outside points add nothing", () => {
+    const expected = 3 + 3 + 3 + 8 - (1 + 1 + 1 + 2 + 2 + 2) + (1 + 1 + 1 + 1) - 1;
+    const points = [a, b, c, d, [...d], [...a], [1, 1, 1], [2, 2, 0.5], [10, 10, 0], [10, -1, 10]];
+    assert.equal(hypervolume(points, [0, 0, 0]), expected);
+  });
+
+  test("boxes sharing a z level", () => {
+    // [2, 1, 1] and [1, 2, 1] enter the same slice: area 2 + 2 − 1 over height 1.
+    assert.equal(
+      hypervolume(
+        [
+          [2, 1, 1],
+          [1, 2, 1],
+        ],
+        [0, 0, 0],
+      ),
+      (2 + 2 - 1) * 1,
+    );
+  });
+});
+
+describe("hypervolume cross-checks", () => {
+  test("slicing agrees with the 1-D, 2-D and 3-D paths", () => {
+    const rng = new Rng(7);
+    for (const m of [1, 2, 3]) {
+      for (let trial = 0; trial < 40; trial++) {
+        const points = randomPoints(rng, 1 + rng.int(40), m);
+        const reference = Array.from({ length: m }, () => 0.3 * rng.next() - 0.1);
+        const exact = hypervolume(points, reference);
+        assertClose(hypervolumeSlicing(points, reference), exact, 1e-12, `m=${m} trial ${trial}`);
+      }
+    }
+  });
+
+  test("slicing agrees with the m ≥ 4 path", () => {
+    const rng = new Rng(11);
+    for (const m of [4, 5]) {
+      for (let trial = 0; trial < 10; trial++) {
+        const points = randomPoints(rng, 1 + rng.int(30), m);
+        const reference = new Array<number>(m).fill(0);
+        assertClose(hypervolumeSlicing(points, reference), hypervolume(points, reference), 1e-12);
+      }
+    }
+  });
+
+  test("4-D single box and two boxes", () => {
+    assert.equal(hypervolume([[1, 2, 3, 4]], [0, 0, 0, 0]), 1 * 2 * 3 * 4);
+    // [2, 1, 1, 1] and [1, 2, 1, 1] intersect in the unit box.
+    assert.equal(
+      hypervolume(
+        [
+          [2, 1, 1, 1],
+          [1, 2, 1, 1],
+        ],
+        [0, 0, 0, 0],
+      ),
+      2 + 2 - 1,
+    );
+  });
+
+  test("4-D matches a Monte Carlo estimate", () => {
+    const rng = new Rng(3);
+    const m = 4;
+    const points = randomPoints(rng, 30, m);
+    const reference = [0, 0, 0, 0];
+    const upper = Array.from({ length: m }, (_, i) => Math.max(...points.map((p) => p[i]!)));
+    const boxVolume = upper.reduce((a, b) => a * b, 1);
+    const samples = 100_000;
+    let inside = 0;
+    const sample = new Array<number>(m);
+    for (let s = 0; s < samples; s++) {
+      for (let i = 0; i < m; i++) sample[i] = rng.next() * upper[i]!;
+      if (points.some((p) => p.every((value, i) => value >= sample[i]!))) inside++;
+    }
+    const share = inside / samples;
+    const estimate = boxVolume * share;
+    // Tolerance: four standard errors of the binomial estimate.
+    const standardError = boxVolume * Math.sqrt((share * (1 - share)) / samples);
+    const exact = hypervolume(points, reference);
+    assert.ok(share > 0.05, `share ${share} is too small to test`);
+    assert.ok(share < 0.95, `share ${share} is too large to test`);
+    assert.ok(
+      Math.abs(exact - estimate) <= 4 * standardError,
+      `exact ${exact}, estimate ${estimate} ± ${standardError}`,
+    );
+    assertClose(hypervolumeSlicing(points, reference), exact);
+  });
+
+  test("4-D lattice of 286 points", () => {
+    const points = simplexGrid(4, 10).map((w) => w.map((x) => Math.sqrt(x + 0.01)));
+    const reference = [0, 0, 0, 0];
+    assertClose(hypervolume(points, reference), hypervolumeSlicing(points, reference));
+  });
+});
+
+describe("hypervolume input checks", () => {
+  test("rejects an empty reference", () => {
+    assert.throws(
+      () => hypervolume([[1, 2]], []),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        /hypervolume: the reference point is empty; pass one coordinate per objective/.test(
+          error.message,
+        ),
+    );
+  });
+
+  test("rejects mismatched dimensions", () => {
+    assert.throws(
+      () =>
+        hypervolume(
+          [
+            [1, 2],
+            [1, 2, 3],
+          ],
+          [0, 0],
+        ),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        /hypervolume: point 1 has 3 values but 2 were expected; give every point one value per objective/.test(
+          error.message,
+        ),
+    );
+  });
+
+  test("rejects non-finite values", () => {
+    assert.throws(
+      () => hypervolume([[1, Number.NaN]], [0, 0]),
+      /hypervolume: point 0, objective 1 is NaN/,
+    );
+    assert.throws(
+      () => hypervolume([[1, 2]], [0, Number.NEGATIVE_INFINITY]),
+      /hypervolume: reference point, objective 1 is -Infinity; every value must be a finite number/,
+    );
+    assert.throws(() => hypervolumeSlicing([[Number.POSITIVE_INFINITY]], [0]), RangeError);
+  });
+});
+
+describe("sharedReferencePoint", () => {
+  const methodA = [
+    [1, 10],
+    [3, 20],
+  ];
+  const methodB = [[2, 15]];
+  const referencePolicy = [[0, 12]];
+
+  test("minimum minus a margin of the range", () => {
+    // Objective 0 spans [0, 3] and objective 1 spans [10, 20].
+    const reference = sharedReferencePoint([methodA, methodB, referencePolicy], 0.1);
+    assertClose(reference[0]!, 0 - 0.1 * (3 - 0));
+    assertClose(reference[1]!, 10 - 0.1 * (20 - 10));
+  });
+
+  test("default margin is 0.1 and margin 0 gives the minimum", () => {
+    assert.deepEqual(
+      sharedReferencePoint([methodA, methodB]),
+      sharedReferencePoint([methodA, methodB], 0.1),
+    );
+    assert.deepEqual(sharedReferencePoint([methodA, methodB, referencePolicy], 0), [0, 10]);
+  });
+
+  test("zero range uses a range of 1", () => {
+    const reference = sharedReferencePoint([[[5, 1]], [[5, 2]]], 0.25);
+    assert.deepEqual(reference, [5 - 0.25, 1 - 0.25 * (2 - 1)]);
+  });
+
+  test("empty sets are skipped", () => {
+    assert.deepEqual(sharedReferencePoint([[], methodA, []]), sharedReferencePoint([methodA]));
+  });
+
+  test("every set gets a positive hypervolume", () => {
+    const reference = sharedReferencePoint([methodA, methodB, referencePolicy]);
+    for (const set of [methodA, methodB, referencePolicy])
+      assert.ok(hypervolume(set, reference) > 0);
+  });
+
+  test("rejects bad inputs", () => {
+    assert.throws(
+      () => sharedReferencePoint([]),
+      /sharedReferencePoint: the point sets contain no point/,
+    );
+    assert.throws(() => sharedReferencePoint([[], []]), /the point sets contain no point/);
+    assert.throws(
+      () => sharedReferencePoint([methodA], -0.1),
+      /margin -0.1 is invalid; pass a finite number ≥ 0/,
+    );
+    assert.throws(
+      () => sharedReferencePoint([methodA, [[1, 2, 3]]]),
+      /set 1 point 0 has 3 values but 2 were expected/,
+    );
+  });
+});
