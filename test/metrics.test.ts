@@ -1,14 +1,15 @@
 // Tests of the evaluation metrics: Pareto fronts, hypervolume (hand-computed cases, cross-checks and
-// a Monte Carlo estimate) and the shared reference point.
+// a Monte Carlo estimate), the shared reference point and weight grids.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { simplexGrid } from "../src/clp/weights.js";
+import { simplexGrid, WeightError } from "../src/clp/weights.js";
 import {
   hypervolume,
   hypervolumeSlicing,
   paretoFront,
+  parseWeightGrid,
   sharedReferencePoint,
 } from "../src/eval/metrics.js";
 import { Rng } from "../src/util/rng.js";
@@ -342,5 +343,107 @@ describe("sharedReferencePoint", () => {
       () => sharedReferencePoint([methodA, [[1, 2, 3]]]),
       /set 1 point 0 has 3 values but 2 were expected/,
     );
+  });
+});
+
+describe("weight grids", () => {
+  const objectives = ["coverage", "brevity"];
+
+  test("lattice sizes", () => {
+    assert.equal(simplexGrid(2, 10).length, 11);
+    assert.equal(simplexGrid(3, 10).length, 66);
+    assert.equal(simplexGrid(4, 10).length, 286);
+  });
+
+  test("lattice round-trips through CSV and JSON", () => {
+    const grid = simplexGrid(3, 10);
+    const names = ["a", "b", "c"];
+    const csv = grid.map((row) => row.join(",")).join("\n");
+    assert.deepEqual(parseWeightGrid(csv, names), grid);
+    assert.deepEqual(parseWeightGrid(JSON.stringify(grid), names), grid);
+  });
+
+  test("text with header, comments and whitespace", () => {
+    const text = [
+      "# two objectives",
+      "coverage, brevity",
+      "",
+      "1 0",
+      "0.5,\t0.5",
+      "  0 , 1  ",
+      "",
+    ].join("\n");
+    assert.deepEqual(parseWeightGrid(text, objectives), [
+      [1, 0],
+      [0.5, 0.5],
+      [0, 1],
+    ]);
+  });
+
+  test("CRLF line endings", () => {
+    assert.deepEqual(parseWeightGrid("1,0\r\n0,1\r\n", objectives), [
+      [1, 0],
+      [0, 1],
+    ]);
+  });
+
+  test("text errors name the line", () => {
+    const cases: [string, RegExp][] = [
+      [
+        "1,0\n\n0.5,0.6",
+        /^weight grid line 3: weights \[0\.5, 0\.6\] sum to 1\.1; they must sum to 1/,
+      ],
+      [
+        "1,0\n0.2,0.3,0.5",
+        /^weight grid line 2: weights \[0\.2, 0\.3, 0\.5\] have 3 entries but the policy has 2/,
+      ],
+      ["# c\n0.5,abc", /^weight grid line 2: entry 1 \("abc"\) is not a number/],
+      [
+        "1,0\n-0.2,1.2",
+        /^weight grid line 2: weights \[-0\.2, 1\.2\]: entry 0 \(coverage\) is negative/,
+      ],
+      ["0.5,,0.5", /^weight grid line 1: entry 1 \(""\) is not a number/],
+      [
+        "1,0\n0,1\n1.0,0.0",
+        /^weight grid line 3 repeats the weights of line 1; remove one of them/,
+      ],
+      [
+        "brevity,coverage\n1,0",
+        /^weight grid line 1: header \(brevity, coverage\) does not match the objectives \(coverage, brevity\)/,
+      ],
+      ["", /^weight grid contains no rows; write one weight vector per line, such as 1,0/],
+      ["coverage,brevity\n# none", /^weight grid contains no rows/],
+    ];
+    for (const [text, message] of cases) {
+      assert.throws(
+        () => parseWeightGrid(text, objectives),
+        (error: unknown) => error instanceof WeightError && message.test(error.message),
+        JSON.stringify(text),
+      );
+    }
+  });
+
+  test("JSON errors name the line", () => {
+    const text = ["[", "  [1, 0],", "  [0.5, 0.5],", "  [0.7, 0.7]", "]"].join("\n");
+    assert.throws(
+      () => parseWeightGrid(text, objectives),
+      /^WeightError: weight grid line 4: weights \[0\.7, 0\.7\] sum to 1\.4/,
+    );
+    const cases: [string, RegExp][] = [
+      ['[[1, 0],\n "0.5"]', /^weight grid line 2: row 1 is "0\.5", not an array of weights/],
+      ['[[1, 0],\n\n [0.5, "x"]]', /^weight grid line 3: entry 1 \("x"\) is not a number/],
+      [
+        "[[1, 0], [0, 1],]",
+        /^weight grid: invalid JSON \(.*\); write an array of rows such as \[\[0\.2, 0\.8\], \[1, 0\]\]/,
+      ],
+      ["[]", /^weight grid contains no rows/],
+    ];
+    for (const [jsonText, message] of cases) {
+      assert.throws(
+        () => parseWeightGrid(jsonText, objectives),
+        (error: unknown) => error instanceof WeightError && message.test(error.message),
+        jsonText,
+      );
+    }
   });
 });
