@@ -1,15 +1,18 @@
 // Tests of the evaluation metrics: Pareto fronts, hypervolume (hand-computed cases, cross-checks and
-// a Monte Carlo estimate), the shared reference point and weight grids.
+// a Monte Carlo estimate), the shared reference point, weight grids and steerability.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { simplexGrid, WeightError } from "../src/clp/weights.js";
 import {
+  edgeMonotonicity,
   hypervolume,
   hypervolumeSlicing,
   paretoFront,
   parseWeightGrid,
+  rankCorrelations,
+  rewardRanges,
   sharedReferencePoint,
 } from "../src/eval/metrics.js";
 import { Rng } from "../src/util/rng.js";
@@ -445,5 +448,215 @@ describe("weight grids", () => {
         jsonText,
       );
     }
+  });
+});
+
+describe("rankCorrelations", () => {
+  test("Spearman with ties uses average ranks", () => {
+    const weights = [
+      [0, 1],
+      [0.5, 0.5],
+      [0.5, 0.5],
+      [1, 0],
+    ];
+    const rewards = [
+      [1, 4],
+      [3, 3],
+      [2, 2],
+      [2, 1],
+    ];
+    // Objective 0: ranks of w0 are [1, 2.5, 2.5, 4] and of R0 [1, 4, 2.5, 2.5]. Centred at 2.5,
+    // the cross product is 2.25 and both sums of squares are 4.5.
+    // Objective 1: ranks of w1 are [4, 2.5, 2.5, 1] and of R1 [4, 3, 2, 1], so the correlation
+    // is 4.5 / √(4.5 · 5).
+    const [first, second] = rankCorrelations(weights, rewards);
+    assertClose(first!, 2.25 / Math.sqrt(4.5 * 4.5));
+    assertClose(second!, 4.5 / Math.sqrt(4.5 * 5));
+  });
+
+  test("perfect steering is 1 per objective", () => {
+    const grid = simplexGrid(3, 4);
+    const rewards = grid.map((w) => w.map((x) => Math.exp(x)));
+    assert.deepEqual(rankCorrelations(grid, rewards), [1, 1, 1]);
+  });
+
+  test("constant rewards give NaN", () => {
+    const grid = simplexGrid(2, 4);
+    const rewards = grid.map((w) => [w[0]!, 0.5]);
+    const [first, second] = rankCorrelations(grid, rewards);
+    assertClose(first!, 1);
+    assert.ok(Number.isNaN(second));
+  });
+
+  test("rejects mismatched shapes", () => {
+    assert.throws(
+      () =>
+        rankCorrelations(
+          [
+            [1, 0],
+            [0, 1],
+          ],
+          [[1, 0]],
+        ),
+      /rankCorrelations: the reward matrix has 1 rows but 2 were expected/,
+    );
+    assert.throws(
+      () =>
+        rankCorrelations(
+          [
+            [1, 0],
+            [0, 1],
+          ],
+          [[1, 0], [0]],
+        ),
+      /reward row 1 has 1 values but 2 were expected/,
+    );
+    assert.throws(
+      () => rankCorrelations([[1, 0]], [[1, 0]]),
+      /the grid has 1 point\(s\); a correlation needs at least 2/,
+    );
+  });
+});
+
+describe("edgeMonotonicity", () => {
+  // simplexGrid(3, 2): rows 0 (1, 0, 0), 1 (.5, .5, 0), 2 (.5, 0, .5), 3 (0, 1, 0), 4 (0, .5, .5),
+  // 5 (0, 0, 1). Row 6 is an interior point that lies on no edge.
+  const weights = [...simplexGrid(3, 2), [0.5, 0.25, 0.25]];
+  const perfect = weights.map((w) => [...w]);
+
+  test("edges, their rows and ordering", () => {
+    const report = edgeMonotonicity(weights, perfect);
+    assert.deepEqual(
+      report.edges.map((edge) => [edge.i, edge.j, edge.rows]),
+      [
+        [0, 1, [3, 1, 0]],
+        [0, 2, [5, 2, 0]],
+        [1, 2, [5, 4, 3]],
+      ],
+    );
+    assert.deepEqual(report.totals, {
+      pairs: 6,
+      rewardIDecreases: 0,
+      rewardJIncreases: 0,
+      violations: 0,
+    });
+  });
+
+  test("counts a drop of i and a rise of j", () => {
+    const rewards = perfect.map((row) => [...row]);
+    // Edge (0, 1) in order 3, 1, 0: R0 goes 0, 1.5, 1, so it drops once.
+    rewards[1]![0] = 1.5;
+    // Edge (1, 2) in order 5, 4, 3: R2 goes 1, 1.2, 0, so it rises once as w1 grows.
+    rewards[4]![2] = 1.2;
+    // The interior row is on no edge, so its rewards do not matter.
+    rewards[6] = [-5, 9, -5];
+    const report = edgeMonotonicity(weights, rewards);
+    const counts = report.edges.map((edge) => [
+      edge.rewardIDecreases,
+      edge.rewardJIncreases,
+      edge.violations,
+    ]);
+    assert.deepEqual(counts, [
+      [1, 0, 1],
+      [0, 0, 0],
+      [0, 1, 1],
+    ]);
+    assert.deepEqual(report.totals, {
+      pairs: 6,
+      rewardIDecreases: 1,
+      rewardJIncreases: 1,
+      violations: 2,
+    });
+  });
+
+  test("tolerance ignores small changes", () => {
+    const rewards = perfect.map((row) => [...row]);
+    rewards[1]![0] = 1.5;
+    rewards[4]![2] = 1.2;
+    // The drop is 0.5 and the rise 0.2, so only the drop exceeds 0.3.
+    const report = edgeMonotonicity(weights, rewards, { tolerance: 0.3 });
+    assert.equal(report.totals.rewardIDecreases, 1);
+    assert.equal(report.totals.rewardJIncreases, 0);
+    assert.equal(edgeMonotonicity(weights, rewards, { tolerance: 0.6 }).totals.violations, 0);
+  });
+
+  test("two objectives in shuffled grid order", () => {
+    const grid = [
+      [0.5, 0.5],
+      [1, 0],
+      [0, 1],
+      [0.25, 0.75],
+      [0.75, 0.25],
+    ];
+    // Ordered by w0: rows 2, 3, 0, 4, 1. R0 dips at row 0 and R1 rises at row 4.
+    const rewards = [
+      [0.1, 0.5],
+      [1, 0],
+      [0, 1],
+      [0.25, 0.75],
+      [0.75, 0.6],
+    ];
+    const report = edgeMonotonicity(grid, rewards);
+    assert.equal(report.edges.length, 1);
+    assert.deepEqual(report.edges[0]!.rows, [2, 3, 0, 4, 1]);
+    assert.equal(report.edges[0]!.rewardIDecreases, 1);
+    assert.equal(report.edges[0]!.rewardJIncreases, 1);
+    assert.equal(report.edges[0]!.pairs, 4);
+  });
+
+  test("rejects bad grids and options", () => {
+    assert.throws(
+      () => edgeMonotonicity([[0.5, 0.6]], [[1, 1]]),
+      /weight row 0 \[0\.5, 0\.6\] sums to 1\.1; grid weights must sum to 1/,
+    );
+    assert.throws(
+      () => edgeMonotonicity([[1.5, -0.5]], [[1, 1]]),
+      /weight row 0 \[1\.5, -0\.5\] has a negative entry/,
+    );
+    assert.throws(
+      () =>
+        edgeMonotonicity(
+          [
+            [1, 0],
+            [0.5, 0.5],
+            [0.5, 0.5],
+          ],
+          [
+            [1, 0],
+            [1, 0],
+            [1, 0],
+          ],
+        ),
+      /weight rows 1 and 2 both have w0 = 0\.5 on the edge \(0, 1\); average repeated grid points/,
+    );
+    assert.throws(
+      () => edgeMonotonicity(weights, perfect, { tolerance: -1 }),
+      /tolerance -1 is invalid/,
+    );
+    assert.throws(
+      () => edgeMonotonicity(weights, perfect.slice(1)),
+      /the reward matrix has 6 rows but 7 were expected/,
+    );
+  });
+});
+
+describe("rewardRanges", () => {
+  test("min, max and range per objective", () => {
+    assert.deepEqual(
+      rewardRanges([
+        [0.5, 3],
+        [0.25, 4],
+        [1, 3.5],
+      ]),
+      [
+        { min: 0.25, max: 1, range: 1 - 0.25 },
+        { min: 3, max: 4, range: 4 - 3 },
+      ],
+    );
+  });
+
+  test("rejects empty and non-finite input", () => {
+    assert.throws(() => rewardRanges([]), /rewardRanges: the reward matrix is empty/);
+    assert.throws(() => rewardRanges([[1, Number.NaN]]), /reward row 0, objective 1 is NaN/);
   });
 });
