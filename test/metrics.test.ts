@@ -1,14 +1,17 @@
 // Tests of the evaluation metrics: Pareto fronts, hypervolume (hand-computed cases, cross-checks and
-// a Monte Carlo estimate), the shared reference point, weight grids and steerability.
+// a Monte Carlo estimate), the shared reference point, weight grids, steerability and the paired
+// bootstrap comparison.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { simplexGrid, WeightError } from "../src/clp/weights.js";
 import {
+  dominanceShare,
   edgeMonotonicity,
   hypervolume,
   hypervolumeSlicing,
+  pairedBootstrapHypervolume,
   paretoFront,
   parseWeightGrid,
   rankCorrelations,
@@ -658,5 +661,201 @@ describe("rewardRanges", () => {
   test("rejects empty and non-finite input", () => {
     assert.throws(() => rewardRanges([]), /rewardRanges: the reward matrix is empty/);
     assert.throws(() => rewardRanges([[1, Number.NaN]]), /reward row 0, objective 1 is NaN/);
+  });
+});
+
+describe("dominanceShare", () => {
+  test("shares per grid point", () => {
+    const a = [
+      [1, 1],
+      [2, 2],
+      [1, 2],
+      [3, 0],
+    ];
+    const b = [
+      [0, 1],
+      [2, 2],
+      [2, 1],
+      [3, 1],
+    ];
+    // Row 0: A dominates. Row 1: equal. Row 2: incomparable. Row 3: B dominates.
+    assert.deepEqual(dominanceShare(a, b), {
+      aDominatesB: 1 / 4,
+      bDominatesA: 1 / 4,
+      gridPoints: 4,
+    });
+  });
+
+  test("rejects mismatched grids", () => {
+    assert.throws(
+      () =>
+        dominanceShare(
+          [[1, 1]],
+          [
+            [1, 1],
+            [2, 2],
+          ],
+        ),
+      /dominanceShare: B has 2 rows but 1 were expected/,
+    );
+    assert.throws(() => dominanceShare([], []), /A and B are empty/);
+    assert.throws(
+      () => dominanceShare([[1, 1]], [[1]]),
+      /row of B 0 has 1 values but 2 were expected/,
+    );
+  });
+});
+
+describe("pairedBootstrapHypervolume", () => {
+  const shift = 0.1;
+  const gridWeights = simplexGrid(2, 10).map((w) => w[0]!);
+  /**
+   * True mean rewards at weight w. Objective 1 peaks at 0.8 for w = 0, 0.06 above the next grid
+   * point, so one grid point sets the maximum and its resampled value is nearly unbiased.
+   */
+  const trueMeans = (w: number): number[] => [0.2 + 0.6 * Math.sqrt(w), 0.8 - 0.6 * w];
+  const reference = [0, 0];
+  // Shifting every point by −shift in objective 0 removes a strip of width `shift` and height
+  // max R1 − r1 from the dominated region, because all shifted points stay above the reference.
+  const trueDifference = shift * (0.8 - reference[1]!);
+
+  /** Per-prompt rewards of A: the true mean plus Gaussian noise (sd 0.2) per prompt and reward. */
+  function methodA(prompts: number, seed: number): number[][][] {
+    const rng = new Rng(seed);
+    return gridWeights.map((w) =>
+      Array.from({ length: prompts }, () => trueMeans(w).map((mean) => mean + 0.2 * rng.normal())),
+    );
+  }
+
+  /** Method B: A minus `shift` in objective 0, prompt by prompt. */
+  function shifted(perPrompt: number[][][]): number[][][] {
+    return perPrompt.map((rows) => rows.map(([first, second]) => [first! - shift, second!]));
+  }
+
+  test("interval covers the known difference", () => {
+    const a = methodA(200, 1);
+    const result = pairedBootstrapHypervolume(a, shifted(a), reference, {
+      resamples: 400,
+      seed: 5,
+    });
+    assert.equal(result.resamples, 400);
+    assert.equal(result.level, 0.95);
+    assert.ok(result.lower <= trueDifference, `lower ${result.lower} > ${trueDifference}`);
+    assert.ok(result.upper >= trueDifference, `upper ${result.upper} < ${trueDifference}`);
+    assert.ok(result.lower <= result.observed);
+    assert.ok(result.observed <= result.upper);
+    assertClose(result.observed, result.hypervolumeA - result.hypervolumeB);
+  });
+
+  test("interval narrows with more prompts", () => {
+    const few = methodA(50, 2);
+    const many = methodA(800, 3);
+    const options = { resamples: 300, seed: 9 };
+    const wide = pairedBootstrapHypervolume(few, shifted(few), reference, options);
+    const narrow = pairedBootstrapHypervolume(many, shifted(many), reference, options);
+    // The width scales as 1/√prompts, so 16 times the prompts should give about a quarter.
+    assert.ok(
+      narrow.upper - narrow.lower < (wide.upper - wide.lower) / 2,
+      `${narrow.upper - narrow.lower} vs ${wide.upper - wide.lower}`,
+    );
+    assert.ok(narrow.standardError < wide.standardError / 2);
+  });
+
+  test("pairing removes shared prompt noise", () => {
+    const a = methodA(200, 4);
+    const independent = shifted(methodA(200, 5));
+    const options = { resamples: 300, seed: 1 };
+    const paired = pairedBootstrapHypervolume(a, shifted(a), reference, options);
+    const unpaired = pairedBootstrapHypervolume(a, independent, reference, options);
+    assert.ok(paired.upper - paired.lower < (unpaired.upper - unpaired.lower) / 3);
+  });
+
+  test("percentile bounds on a discrete case", () => {
+    // One objective, one grid point, two prompts with rewards 1 and 3 for A and 0.5 for B. A
+    // resample's mean of A is 1, 2 or 3 with probabilities 1/4, 1/2, 1/4, so the difference is
+    // 0.5, 1.5 or 2.5 with a standard deviation of √(1/4 + 1/4) = √0.5.
+    const a = [[[1], [3]]];
+    const b = [[[0.5], [0.5]]];
+    const wide = pairedBootstrapHypervolume(a, b, [0], { resamples: 2000, seed: 3, level: 0.95 });
+    assert.equal(wide.observed, 2 - 0.5);
+    assert.equal(wide.lower, 0.5);
+    assert.equal(wide.upper, 2.5);
+    assertClose(wide.standardError, Math.sqrt(0.5), 0.05);
+    // The 30% and 70% quantiles both fall in the middle half of the resamples.
+    const narrow = pairedBootstrapHypervolume(a, b, [0], { resamples: 2000, seed: 3, level: 0.4 });
+    assert.equal(narrow.lower, 1.5);
+    assert.equal(narrow.upper, 1.5);
+  });
+
+  test("one prompt gives a zero-width interval", () => {
+    const a = [[[1, 2]], [[2, 1]]];
+    const b = [[[0.5, 2]], [[2, 0.5]]];
+    const result = pairedBootstrapHypervolume(a, b, [0, 0], { resamples: 10 });
+    assert.equal(result.lower, result.observed);
+    assert.equal(result.upper, result.observed);
+    assert.equal(result.standardError, 0);
+  });
+
+  test("same seed, same result", () => {
+    const a = methodA(40, 6);
+    const b = shifted(a);
+    const first = pairedBootstrapHypervolume(a, b, reference, {
+      resamples: 100,
+      seed: 42,
+      level: 0.9,
+    });
+    const second = pairedBootstrapHypervolume(a, b, reference, {
+      resamples: 100,
+      seed: 42,
+      level: 0.9,
+    });
+    const other = pairedBootstrapHypervolume(a, b, reference, {
+      resamples: 100,
+      seed: 43,
+      level: 0.9,
+    });
+    assert.deepEqual(first, second);
+    assert.notEqual(first.lower, other.lower);
+  });
+
+  test("rejects bad shapes and options", () => {
+    const a = methodA(5, 7);
+    const b = shifted(a);
+    const cases: [() => unknown, RegExp][] = [
+      [
+        () => pairedBootstrapHypervolume(a, b.slice(1), reference),
+        /B has 10 rows but 11 were expected/,
+      ],
+      [
+        () => pairedBootstrapHypervolume(a, [...b.slice(1), b[0]!.slice(1)], reference),
+        /grid point 10 of B has 4 prompts but grid point 0 of A has 5/,
+      ],
+      [() => pairedBootstrapHypervolume([[]], [[]], reference), /grid point 0 of A has no prompts/],
+      [() => pairedBootstrapHypervolume([], [], reference), /A has no grid points/],
+      [
+        () => pairedBootstrapHypervolume(a, b, [0, 0, 0]),
+        /A grid point 0 prompt 0 has 2 values but 3 were expected/,
+      ],
+      [
+        () => pairedBootstrapHypervolume(a, b, reference, { resamples: 1 }),
+        /resamples 1 is invalid; pass an integer ≥ 2/,
+      ],
+      [
+        () => pairedBootstrapHypervolume(a, b, reference, { level: 1 }),
+        /level 1 is invalid; pass a confidence level in \(0, 1\)/,
+      ],
+      [
+        () => pairedBootstrapHypervolume(a, b, reference, { seed: 0.5 }),
+        /seed 0\.5 is invalid; pass an integer/,
+      ],
+      [() => pairedBootstrapHypervolume(a, b, []), /the reference point is empty/],
+    ];
+    for (const [run, message] of cases) {
+      assert.throws(
+        run,
+        (error: unknown) => error instanceof RangeError && message.test(error.message),
+        String(message),
+      );
+    }
   });
 });
