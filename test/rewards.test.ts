@@ -11,6 +11,9 @@ import {
   createBrevity,
   createCoverage,
   faithfulness,
+  form,
+  FORM_CHECKS,
+  formFaults,
   getReward,
   lcsLength,
   listRewards,
@@ -29,7 +32,7 @@ import {
   type RewardInput,
 } from "../src/rewards/index.js";
 
-const BUILTIN_NAMES = ["coverage", "brevity", "faithfulness", "rougeL", "rouge1"];
+const BUILTIN_NAMES = ["coverage", "brevity", "faithfulness", "form", "rougeL", "rouge1"];
 
 function constantReward(name: string, value: number): RewardFunction {
   return {
@@ -168,6 +171,69 @@ test("faithfulness fixed cases", () => {
 test("faithfulness empty or stopword summary", () => {
   assert.equal(faithfulness.score({ source: "fast parser", summary: "" }), 0);
   assert.equal(faithfulness.score({ source: "fast parser", summary: "the and of" }), 0);
+});
+
+// Form
+
+test("form fixed cases", () => {
+  const score = (summary: string) => form.score({ source: PARSER_SOURCE, summary });
+  const checks = FORM_CHECKS.length;
+  assert.equal(checks, 10);
+  assert.equal(score("fast JSON parser library"), 1);
+  assert.equal(score("parser"), (checks - 1) / checks);
+  assert.equal(score("The fast parser."), (checks - 2) / checks);
+  assert.equal(score("Foo is a fast parser for"), (checks - 2) / checks);
+  assert.equal(score("library library for C"), (checks - 1) / checks);
+  assert.equal(score("bindings " + "x".repeat(80)), (checks - 1) / checks);
+  assert.equal(score("fast json parser library tool daemon server client"), (checks - 1) / checks);
+  assert.equal(score("TL;DR: parser for JSON\uFFFD"), (checks - 1) / checks);
+});
+
+test("formFaults names each fault", () => {
+  const cases: [string, string[]][] = [
+    ["parser", ["single word"]],
+    ["The parser library.", ["initial article", "final full stop"]],
+    ["an XML parser", ["initial article"]],
+    ["JSON parser " + "y".repeat(70), ["over 80 characters"]],
+    ["Parser library. Fast tools", ["complete sentence"]],
+    ["Foo is a parser", ["complete sentence"]],
+    ["fast json parser library tool daemon server client", ["keyword list"]],
+    ["tool (for C", ["unbalanced brackets"]],
+    ["tool for C)", ["unbalanced brackets"]],
+    ["tool [for C)", ["unbalanced brackets"]],
+    ["dictionary for the dict server/", ["unfinished ending"]],
+    ["parser library for", ["unfinished ending"]],
+    ["office suite -", ["unfinished ending"]],
+    ["file File processing", ["repeated word"]],
+    ["parser\nlibrary", ["prompt or decoding leftover"]],
+    ["parser <|endoftext|> library", ["prompt or decoding leftover"]],
+  ];
+  for (const [summary, faults] of cases) {
+    assert.deepEqual(formFaults(summary), faults, JSON.stringify(summary));
+  }
+});
+
+test("form accepts real synopses", () => {
+  const synopses = [
+    "Tcl interfaces for adns, cdb, crypto, etc.",
+    "tools for e.g. parsing",
+    "Firefox add-on",
+    "GTK+ bindings for C/C++",
+    "A-A-P build tool",
+    "simple exemplification system (utilities)",
+    "GNU Standard C++ Library v3 (mipsr6) (64bit)",
+    "office productivity suite -- German help",
+    "Global navigation satellite systems software defined receiver",
+  ];
+  for (const summary of synopses) {
+    assert.deepEqual(formFaults(summary), [], summary);
+    assert.equal(form.score({ source: "", summary }), 1, summary);
+  }
+});
+
+test("form empty summary scores zero", () => {
+  assert.equal(form.score({ source: PARSER_SOURCE, summary: "" }), 0);
+  assert.equal(form.score({ source: PARSER_SOURCE, summary: "  ...!? " }), 0);
 });
 
 // ROUGE

@@ -11,6 +11,15 @@ export {
 } from "./coverage.js";
 export type { CoverageOptions, SalientStem } from "./coverage.js";
 export { createFaithfulness, faithfulness } from "./faithfulness.js";
+export {
+  createForm,
+  form,
+  FORM_CHECKS,
+  formFaults,
+  KEYWORD_RUN_WORDS,
+  SYNOPSIS_MAX_CHARS,
+} from "./form.js";
+export type { FormCheck } from "./form.js";
 export { MIN_STD, RewardNormalizer } from "./normalizer.js";
 export type { RewardNormalizerJSON } from "./normalizer.js";
 export {

@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { brevity } from "./brevity.js";
 import { coverage } from "./coverage.js";
 import { faithfulness } from "./faithfulness.js";
+import { form } from "./form.js";
 import { rouge1, rougeL } from "./rouge.js";
 import type { RewardFunction } from "./types.js";
 
@@ -14,6 +15,7 @@ export const BUILTIN_REWARDS: readonly RewardFunction[] = [
   coverage,
   brevity,
   faithfulness,
+  form,
   rougeL,
   rouge1,
 ];
