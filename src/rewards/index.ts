@@ -30,7 +30,6 @@ export {
   loadRewardModule,
   registerReward,
   RewardRegistry,
-  validateReward,
 } from "./registry.js";
 export type { RegisterOptions } from "./registry.js";
 export { createRouge1, createRougeL, lcsLength, rouge1, rougeL, unigramOverlap } from "./rouge.js";
@@ -40,3 +39,4 @@ export { contentStems, isContentWord, STOPWORDS, tokenize } from "./text.js";
 export type { ContentStems } from "./text.js";
 export { ERROR_TEXT_CHARS, RewardError, truncateText } from "./types.js";
 export type { RewardErrorDetails, RewardFunction, RewardInput } from "./types.js";
+export { validateReward } from "./validate.js";
