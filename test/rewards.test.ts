@@ -22,6 +22,7 @@ import {
   rouge1,
   rougeL,
   RewardError,
+  RewardModuleError,
   RewardNormalizer,
   RewardRegistry,
   salientStems,
@@ -608,7 +609,7 @@ test("loadModule names file and field", async () => {
     const broken = join(dir, "broken.mjs");
     writeFileSync(broken, MISSING_SCORE_MODULE);
     await assert.rejects(registry.loadModule(broken), (error: unknown) => {
-      assert.ok(error instanceof TypeError);
+      assert.ok(error instanceof RewardModuleError);
       assert.ok(error.message.includes(broken), error.message);
       assert.match(error.message, /reward "test-broken" has invalid or missing field "score"/);
       return true;

@@ -20,6 +20,13 @@ export {
   SYNOPSIS_MAX_CHARS,
 } from "./form.js";
 export type { FormCheck } from "./form.js";
+export {
+  importRewardModule,
+  resolveRewardModulePath,
+  REWARD_MODULE_EXTENSIONS,
+  RewardModuleError,
+} from "./modules.js";
+export type { RewardModuleErrorDetails } from "./modules.js";
 export { MIN_STD, RewardNormalizer } from "./normalizer.js";
 export type { RewardNormalizerJSON } from "./normalizer.js";
 export {
@@ -28,6 +35,7 @@ export {
   getReward,
   listRewards,
   loadRewardModule,
+  loadRewardModules,
   registerReward,
   RewardRegistry,
 } from "./registry.js";

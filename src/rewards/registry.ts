@@ -2,11 +2,11 @@
 // loaded from user modules. Every entry is checked against the RewardFunction contract first.
 
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { brevity } from "./brevity.js";
 import { coverage } from "./coverage.js";
 import { faithfulness } from "./faithfulness.js";
 import { form } from "./form.js";
+import { importRewardModule, resolveRewardModulePath, RewardModuleError } from "./modules.js";
 import { rouge1, rougeL } from "./rouge.js";
 import type { RewardFunction } from "./types.js";
 import { validateReward } from "./validate.js";
@@ -20,6 +20,9 @@ export const BUILTIN_REWARDS: readonly RewardFunction[] = [
   rougeL,
   rouge1,
 ];
+
+/** Origin recorded for the built-in rewards; it starts their error messages. */
+const BUILTIN_ORIGIN = "built-in rewards";
 
 /** Options of `RewardRegistry.register`. */
 export interface RegisterOptions {
@@ -35,10 +38,12 @@ export interface RegisterOptions {
 /** A set of reward functions keyed by name. Most code uses the process-wide `defaultRegistry`. */
 export class RewardRegistry {
   private readonly rewards = new Map<string, RewardFunction>();
+  /** Origin of each registered reward (a file path, "registerReward" or BUILTIN_ORIGIN). */
+  private readonly origins = new Map<string, string>();
 
   /** Creates a registry holding `initial` (the built-in rewards by default). */
   constructor(initial: readonly RewardFunction[] = BUILTIN_REWARDS) {
-    for (const reward of initial) this.register(reward, { origin: "built-in rewards" });
+    for (const reward of initial) this.register(reward, { origin: BUILTIN_ORIGIN });
   }
 
   /**
@@ -55,6 +60,7 @@ export class RewardRegistry {
       );
     }
     this.rewards.set(valid.name, valid);
+    this.origins.set(valid.name, origin);
   }
 
   /** Returns the reward registered under `name`, or throws listing the available names. */
@@ -84,52 +90,73 @@ export class RewardRegistry {
   /**
    * Imports the module at `path` (relative paths resolve against the working directory), whose
    * default export must be a RewardFunction or an array of them, validates each and registers it.
-   * Nothing is registered unless every export is valid and no name is taken already. Returns the
-   * loaded rewards in export order.
+   * Nothing is registered unless every export is valid and, unless `replace` is set, no name is
+   * taken already. Returns the loaded rewards in export order. Throws a RewardModuleError.
    */
   async loadModule(path: string, options: { replace?: boolean } = {}): Promise<RewardFunction[]> {
     const absolute = resolve(path);
-    let loaded: Record<string, unknown>;
-    try {
-      loaded = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`failed to import reward module ${absolute}: ${reason}`, { cause: error });
-    }
-    if (!("default" in loaded) || loaded.default === undefined) {
-      throw new TypeError(
-        `${absolute}: missing default export; export default a RewardFunction or an array of them`,
-      );
-    }
-    const exported = Array.isArray(loaded.default) ? loaded.default : [loaded.default];
-    if (exported.length === 0) {
-      throw new TypeError(
-        `${absolute}: default export is an empty array; export at least one reward`,
-      );
-    }
-    const rewards = exported.map((value: unknown, index) =>
-      validateReward(value, exported.length > 1 ? `${absolute} [${index}]` : absolute),
-    );
-    const seen = new Set<string>();
-    for (const reward of rewards) {
-      if (seen.has(reward.name)) {
-        throw new Error(`${absolute}: exports two rewards named "${reward.name}"`);
-      }
-      seen.add(reward.name);
-      if (this.rewards.has(reward.name) && options.replace !== true) {
-        throw new Error(
-          `${absolute}: a reward named "${reward.name}" is already registered; rename it`,
-        );
-      }
+    const rewards = await importRewardModule(absolute, path);
+    if (options.replace !== true) {
+      for (const reward of rewards) this.checkNameFree(reward, absolute, path);
     }
     for (const reward of rewards) {
       this.register(reward, { replace: options.replace === true, origin: absolute });
     }
     return rewards;
   }
+
+  /**
+   * Loads the reward modules named in a config, in order. Each path is resolved by
+   * `resolveRewardModulePath`: relative to `baseDir` (the config file's folder), then to the
+   * working directory. Every module is imported and checked before any reward is registered, so
+   * after an error the registry is unchanged. A reward name may not clash with a built-in reward,
+   * a reward registered in code or a reward of another module. Loading the same module again, for
+   * example for a second run in one process, is allowed: a reward that is already registered as
+   * the same object is kept as it is. Returns the rewards of all modules in order, without
+   * duplicates. Throws a RewardModuleError naming the file and the fix.
+   */
+  async loadModules(paths: readonly string[], baseDir: string): Promise<RewardFunction[]> {
+    const pending = new Map<string, { reward: RewardFunction; absolute: string }>();
+    for (const path of paths) {
+      const absolute = resolveRewardModulePath(path, baseDir);
+      for (const reward of await importRewardModule(absolute, path)) {
+        const earlier = pending.get(reward.name);
+        if (earlier !== undefined && earlier.reward !== reward) {
+          throw new RewardModuleError(
+            `${absolute}: reward "${reward.name}" is also exported by ${earlier.absolute}; ` +
+              `rename one of them`,
+            { modulePath: path, resolvedPath: absolute },
+          );
+        }
+        if (this.rewards.get(reward.name) !== reward) this.checkNameFree(reward, absolute, path);
+        pending.set(reward.name, { reward, absolute });
+      }
+    }
+    for (const { reward, absolute } of pending.values()) {
+      if (this.rewards.get(reward.name) !== reward) this.register(reward, { origin: absolute });
+    }
+    return [...pending.values()].map(({ reward }) => reward);
+  }
+
+  /** Throws a RewardModuleError when `reward`'s name is registered already. */
+  private checkNameFree(reward: RewardFunction, absolute: string, modulePath: string): void {
+    const origin = this.origins.get(reward.name);
+    if (origin === undefined) return;
+    const problem =
+      origin === BUILTIN_ORIGIN
+        ? `reward "${reward.name}" has the same name as a built-in reward`
+        : `a reward named "${reward.name}" is already registered (from ${origin})`;
+    throw new RewardModuleError(`${absolute}: ${problem}; rename it in the module`, {
+      modulePath,
+      resolvedPath: absolute,
+    });
+  }
 }
 
-/** Process-wide registry behind getReward, listRewards, registerReward and loadRewardModule. */
+/**
+ * Process-wide registry behind getReward, listRewards, registerReward, loadRewardModule and
+ * loadRewardModules.
+ */
 export const defaultRegistry = new RewardRegistry();
 
 /** Returns the reward named `name` from the default registry, or throws listing the known names. */
@@ -153,4 +180,16 @@ export function loadRewardModule(
   options: { replace?: boolean } = {},
 ): Promise<RewardFunction[]> {
   return defaultRegistry.loadModule(path, options);
+}
+
+/**
+ * Loads the reward modules named in a config into the default registry, resolving relative paths
+ * against `baseDir` (the config file's folder) and then the working directory (see
+ * `RewardRegistry.loadModules`). Returns their rewards in order.
+ */
+export function loadRewardModules(
+  paths: readonly string[],
+  baseDir: string,
+): Promise<RewardFunction[]> {
+  return defaultRegistry.loadModules(paths, baseDir);
 }
