@@ -70,3 +70,48 @@ test("generate rejects zero tokens and hex weights", () => {
   const empty = clp("train", "--config", "configs/default.json", "--steps", "");
   assert.match(empty.stderr, /^clp: --steps must be an integer ≥ 0, got ""/);
 });
+
+test("train with a reward module and --set, then eval and generate", () => {
+  const dir = mkdtempSync(join(tmpdir(), "clp-cli-module-"));
+  mkdirSync(join(dir, "rewards"));
+  writeFileSync(join(dir, "rewards", "length.mjs"), `export default {
+  name: "char-length",
+  description: "summary length in characters / 100, capped at 1",
+  range: [0, 1],
+  higherIsBetter: true,
+  score: ({ summary }) => Math.min(1, summary.length / 100),
+};
+`);
+  const config = join(dir, "tiny.json");
+  writeFileSync(config, JSON.stringify({
+    objectives: ["char-length", "brevity"],
+    rewardModules: ["rewards/length.mjs"],
+    data: { maxSourceTokens: 48, trainLimit: 64 },
+    calibration: { prompts: 4, samplesPerPrompt: 2 },
+    rl: { steps: 1, promptsPerStep: 2, samplesPerPrompt: 2, maxNewTokens: 6 },
+    eval: { prompts: 4, maxNewTokens: 6, divisions: 1 },
+  }));
+  const runDir = join(dir, "run");
+  const trained = clp("train", "--config", config, "--run-dir", runDir, "--set", "conditioning.variant=lora", "--set", "rl.steps=2", "--no-eval", "--quiet");
+  assert.equal(trained.status, 0, trained.stderr);
+  const saved = JSON.parse(readFileSync(join(runDir, "config.json"), "utf8")) as { conditioning: { variant: string }; rl: { steps: number }; rewardModules: string[] };
+  assert.equal(saved.conditioning.variant, "lora");
+  assert.equal(saved.rl.steps, 2);
+  assert.equal(saved.rewardModules[0], join(dir, "rewards", "length.mjs"));
+  // The run folder works from another working directory: module paths were stored resolved.
+  const evaluated = spawnSync(process.execPath, [join(process.cwd(), "bin/clp.js"), "eval", "--run", runDir, "--quiet"], { encoding: "utf8", cwd: tmpdir() });
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  assert.match(evaluated.stdout, /char-length/);
+  const generated = clp("generate", "--run", runDir, "--weights", "0,1", "--text", "A command-line tool that converts images between formats.", "--max-new-tokens", "6");
+  assert.equal(generated.status, 0, generated.stderr);
+  assert.ok(generated.stdout.trim().length > 0);
+
+  const badSet = clp("train", "--config", config, "--run-dir", join(dir, "other"), "--set", "conditioning.colour=blue");
+  assert.match(badSet.stderr, /unknown field "conditioning\.colour"/);
+  assert.match(clp("train", "--config", config, "--set", "novalue").stderr, /--set needs KEY=VALUE/);
+  writeFileSync(config, JSON.stringify({ rewardModules: ["rewards/missing.mjs"] }));
+  const missing = clp("train", "--config", config, "--run-dir", join(dir, "third"));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /missing\.mjs/);
+  assert.doesNotMatch(missing.stderr, /unexpected error/);
+});

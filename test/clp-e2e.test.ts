@@ -8,7 +8,7 @@ import { ClpPolicy } from "../src/clp/policy.js";
 import { summarize } from "../src/clp/steerable.js";
 import { defaultTaskPaths, loadSplit } from "../src/data/dataset.js";
 import { evaluatePolicy } from "../src/eval/evaluate.js";
-import { getReward, registerReward, RewardError } from "../src/rewards/index.js";
+import { getReward, registerReward, RewardError, tokenize } from "../src/rewards/index.js";
 import { trainRun } from "../src/rl/methods.js";
 import * as torch from "../src/torch/index.js";
 
@@ -20,8 +20,9 @@ registerReward({
   description: "words / (words + 8): rewards longer summaries",
   range: [0, 1],
   higherIsBetter: true,
+  // Counts words as brevity does, so the two rewards conflict and cannot both be raised at once.
   score: ({ summary }) => {
-    const words = (summary.match(/\S+/g) ?? []).length;
+    const words = tokenize(summary).length;
     return words / (words + 8);
   },
 }, { replace: true });

@@ -11,7 +11,7 @@ import { generate } from "../src/model/generate.js";
 import { LogitMixture } from "../src/model/logit-mixture.js";
 import { conditionedParameters, CONDITIONING_VARIANTS, type ConditioningVariant } from "../src/clp/conditioning.js";
 import { ClpPolicy, PolicyMismatchError, type PolicyMetadata } from "../src/clp/policy.js";
-import { formatSteeringPrefix, parseSteeringPrefix, PROMPT_FORMAT } from "../src/clp/prompt-format.js";
+import { formatSteeringText, parseSteeringText, PROMPT_FORMAT } from "../src/clp/prompt-format.js";
 import { RewardedSoupsPolicy } from "../src/baselines/rewarded-soups.js";
 import { LogitMixingPolicy } from "../src/baselines/logit-mixing.js";
 import { PerWeightPolicy } from "../src/baselines/per-weight.js";
@@ -205,24 +205,24 @@ test("LoRA merge adds scale times the weighted BA products", () => {
   reference.dispose();
 });
 
-test("steering prefix round trip", () => {
-  const prefix = formatSteeringPrefix({ weights: [0.25, 0.75], kl: 0.05 });
-  assert.equal(prefix, "weights: 0.25 0.75\nkl: 0.0500\n");
-  const parsed = parseSteeringPrefix(prefix + "A library for parsing\nTL;DR:");
+test("steering text round trip", () => {
+  const text = formatSteeringText({ weights: [0.25, 0.75], kl: 0.05 });
+  assert.equal(text, "weights: 0.25 0.75\nkl: 0.0500\n");
+  const parsed = parseSteeringText(text + "TL;DR:");
   assert.deepEqual(parsed.weights, [0.25, 0.75]);
   assert.equal(parsed.kl, 0.05);
-  assert.equal(parsed.rest, "A library for parsing\nTL;DR:");
-  assert.equal(formatSteeringPrefix({ weights: parsed.weights, kl: parsed.kl }), prefix);
+  assert.equal(parsed.rest, "TL;DR:");
+  assert.equal(formatSteeringText({ weights: parsed.weights, kl: parsed.kl }), text);
   // The prompt shows w to 2 decimals.
-  assert.deepEqual(parseSteeringPrefix(formatSteeringPrefix({ weights: [1 / 3, 1 / 3, 1 / 3], kl: null })).weights, [0.33, 0.33, 0.33]);
-  assert.equal(formatSteeringPrefix({ weights: null, kl: null }), "");
-  assert.deepEqual(parseSteeringPrefix("no prefix here").weights, null);
-  assert.throws(() => formatSteeringPrefix({ weights: null, kl: 0 }), /kl 0 cannot be written into a prompt/);
-  // A prompt-conditioned policy's prompt starts with the prefix tokens.
+  assert.deepEqual(parseSteeringText(formatSteeringText({ weights: [1 / 3, 1 / 3, 1 / 3], kl: null })).weights, [0.33, 0.33, 0.33]);
+  assert.equal(formatSteeringText({ weights: null, kl: null }), "");
+  assert.deepEqual(parseSteeringText("no steering here").weights, null);
+  assert.throws(() => formatSteeringText({ weights: null, kl: 0 }), /kl 0 cannot be written into a prompt/);
+  // A prompt-conditioned policy reads the steering lines between the description and "TL;DR:".
   const reference = Gpt.init(config, 6);
   const policy = ClpPolicy.fromReference(reference, tokenizer, metadata("none"));
   const prompt = policy.prompt("A tool for parsing files", { weights: [0.2, 0.3, 0.5] });
-  assert.equal(tokenizer.decode(prompt), "weights: 0.20 0.30 0.50\nA tool for parsing files\nTL;DR:");
+  assert.equal(tokenizer.decode(prompt), "A tool for parsing files\nweights: 0.20 0.30 0.50\nTL;DR:");
   policy.dispose();
   reference.dispose();
 });
@@ -230,8 +230,8 @@ test("steering prefix round trip", () => {
 test("KL-steerable policy writes α and rejects α outside its range", () => {
   const reference = Gpt.init(config, 7);
   const policy = ClpPolicy.fromReference(reference, tokenizer, metadata("attn", { promptFormat: PROMPT_FORMAT, klRange: [0.01, 0.2] }));
-  assert.equal(tokenizer.decode(policy.prompt("X", { weights: [1, 0, 0], kl: 0.1 })), "kl: 0.100\nX\nTL;DR:");
-  assert.equal(tokenizer.decode(policy.prompt("X", { weights: [1, 0, 0] })), "kl: 0.0500\nX\nTL;DR:");
+  assert.equal(tokenizer.decode(policy.prompt("X", { weights: [1, 0, 0], kl: 0.1 })), "X\nkl: 0.100\nTL;DR:");
+  assert.equal(tokenizer.decode(policy.prompt("X", { weights: [1, 0, 0] })), "X\nkl: 0.0500\nTL;DR:");
   assert.throws(() => policy.validateSteering({ weights: [1, 0, 0], kl: 0.5 }), /kl 0\.5 is outside the range \[0\.01, 0\.2\]/);
   policy.dispose();
   const fixed = ClpPolicy.fromReference(reference, tokenizer, metadata("attn"));

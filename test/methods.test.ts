@@ -9,7 +9,7 @@ import type { SteerablePolicy } from "../src/clp/steerable.js";
 import { defaultTaskPaths, loadSplit } from "../src/data/dataset.js";
 import { evaluatePolicy } from "../src/eval/evaluate.js";
 import { loadModelFolder } from "../src/model/checkpoint.js";
-import { getReward, registerReward } from "../src/rewards/index.js";
+import { getReward, registerReward, tokenize } from "../src/rewards/index.js";
 import { trainRun } from "../src/rl/methods.js";
 import * as torch from "../src/torch/index.js";
 
@@ -20,8 +20,9 @@ registerReward({
   description: "words / (words + 8): rewards longer summaries",
   range: [0, 1],
   higherIsBetter: true,
+  // Counts words as brevity does, so the two rewards conflict and cannot both be raised at once.
   score: ({ summary }) => {
-    const words = (summary.match(/\S+/g) ?? []).length;
+    const words = tokenize(summary).length;
     return words / (words + 8);
   },
 }, { replace: true });
@@ -34,7 +35,8 @@ const base = {
   objectives: ["verbosity", "brevity"],
   data: { maxSourceTokens: 64, trainLimit: 500 },
   calibration: { prompts: 8, samplesPerPrompt: 2 },
-  rl: { steps: 12, promptsPerStep: 6, samplesPerPrompt: 2, lr: 1e-3, klCoef: 0.02, maxNewTokens: 12, checkpointEvery: 1000 },
+  // Weights near the vertices (Dirichlet 0.3) separate the vertices in fewer steps.
+  rl: { steps: 16, promptsPerStep: 8, samplesPerPrompt: 2, lr: 5e-4, klCoef: 0.02, maxNewTokens: 12, dirichletAlpha: 0.3, checkpointEvery: 1000 },
   eval: { maxNewTokens: 12 },
   seed: 7,
 };
@@ -68,9 +70,11 @@ function assertSteers(label: string, policy: SteerablePolicy, kl?: number): void
 const clpVariants: [string, Record<string, unknown>][] = [
   ["full", { conditioning: { variant: "full" } }],
   ["attn", { conditioning: { variant: "attn" } }],
-  ["logit", { conditioning: { variant: "logit" } }],
+  // Only the output layer is conditioned, so the heads need more steps to pull apart.
+  ["logit", { conditioning: { variant: "logit" }, rl: { ...base.rl, steps: 32, lr: 1e-3 } }],
   ["lora", { conditioning: { variant: "lora", loraRank: 4 } }],
-  ["prompting", { conditioning: { variant: "none", prompt: true } }],
+  // The prompting baseline must learn to read w from text, which takes longer.
+  ["prompting", { conditioning: { variant: "none", prompt: true }, rl: { ...base.rl, steps: 32, lr: 1e-3 } }],
   ["attn-prompt-kl", { conditioning: { variant: "attn", prompt: true, klRange: [0.01, 0.1] } }],
 ];
 
@@ -94,7 +98,7 @@ test("Rewarded Soups trains one expert per objective", () => {
   policy.dispose();
 
   // Logit mixing over the same experts, without training them again.
-  const mixingDir = run("logit-mixing", { method: "logit-mixing", baseline: { expertsFrom: runDir } });
+  const mixingDir = run("logit-mixing", { method: "logit-mixing", conditioning: { variant: "full" }, baseline: { expertsFrom: runDir } });
   const mixing = loadPolicy(mixingDir);
   assert.equal(mixing.kind, "logit-mixing");
   assertSteers("logit mixing", mixing);
@@ -106,7 +110,7 @@ test("LoRA experts and one model per weight", () => {
   const soups = loadPolicy(soupsDir);
   assertSteers("rewarded soups (lora)", soups);
   soups.dispose();
-  const perWeightDir = run("per-weight", { method: "per-weight", baseline: { divisions: 1 } });
+  const perWeightDir = run("per-weight", { method: "per-weight", conditioning: { variant: "full" }, baseline: { divisions: 1 } });
   const perWeight = loadPolicy(perWeightDir);
   assert.equal(perWeight.kind, "per-weight");
   assertSteers("per-weight", perWeight);
@@ -129,6 +133,7 @@ test("DeRa realigns an attn run and KL steering moves KL", () => {
 });
 
 test("three and four objectives run end to end", () => {
+  const liveBefore = torch.liveTensorCount();
   registerReward({
     name: "starts-capital",
     description: "1 when the summary starts with a capital letter",
@@ -147,5 +152,5 @@ test("three and four objectives run end to end", () => {
     reference.dispose();
     policy.dispose();
   }
-  assert.equal(torch.liveTensorCount(), 0);
+  assert.equal(torch.liveTensorCount(), liveBefore);
 });

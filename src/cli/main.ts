@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, resolveConfig, type ClpConfig } from "../clp/config.js";
-import { loadPolicy } from "../clp/load-policy.js";
+import { expectationFor, loadPolicy } from "../clp/load-policy.js";
 import { summarize, type SteerablePolicy } from "../clp/steerable.js";
 import { parseWeights, simplexGrid } from "../clp/weights.js";
 import { PerWeightPolicy } from "../baselines/per-weight.js";
@@ -13,7 +13,7 @@ import { defaultTaskPaths, loadSplit } from "../data/dataset.js";
 import { evaluateFront, type EvalSettings } from "../eval/evaluate.js";
 import { loadModelFolder } from "../model/checkpoint.js";
 import { trainRun } from "../rl/methods.js";
-import { resolveReferencePath, resolveRewards } from "../rl/run-context.js";
+import { loadConfigRewards, resolveReferencePath, resolveRewards } from "../rl/run-context.js";
 import { formatTable, writeEvaluation } from "./report.js";
 
 /** Thrown for bad command-line usage; printed without a stack trace. */
@@ -46,6 +46,9 @@ Options:
   --config FILE     training config (JSON); see configs/default.json
   --run-dir DIR     run folder (default: runs/<config name>)
   --steps N         overrides rl.steps
+  --set KEY=VALUE   overrides one config field, e.g. --set conditioning.variant=lora or
+                    --set 'objectives=["coverage","brevity","faithfulness"]' (VALUE is JSON,
+                    or else a string); repeatable
   --overwrite       deletes the run folder's previous contents first
   --no-eval         skips the evaluation after training
   --quiet           prints no progress
@@ -174,6 +177,7 @@ async function train(argv: string[]): Promise<void> {
     config: { type: "string" },
     "run-dir": { type: "string" },
     steps: { type: "string" },
+    set: { type: "string", multiple: true },
     "no-eval": { type: "boolean" },
     overwrite: { type: "boolean" },
     quiet: { type: "boolean" },
@@ -181,6 +185,8 @@ async function train(argv: string[]): Promise<void> {
   if (values === null) return;
   if (typeof values.config !== "string") throw new UsageError(`--config is required\n\n${TRAIN_HELP}`);
   let config = loadConfig(values.config);
+  const sets = (values.set as unknown as string[] | undefined) ?? [];
+  if (sets.length > 0) config = resolveConfig(applyOverrides(config, sets), `${values.config} with --set`);
   const steps = intOption(values, "steps");
   if (steps !== undefined) config = resolveConfig({ ...config, rl: { ...config.rl, steps } }, values.config);
   const runDir = (values["run-dir"] as string | undefined) ?? join("runs", basename(values.config, ".json"));
@@ -189,6 +195,7 @@ async function train(argv: string[]): Promise<void> {
     process.stderr.write(`clp train: removing the previous run in ${runDir}\n`);
     rmSync(runDir, { recursive: true, force: true });
   }
+  await loadConfigRewards(config);
   const started = Date.now();
   const result = trainRun(config, runDir, { quiet });
   result.reference.dispose();
@@ -201,6 +208,33 @@ async function train(argv: string[]): Promise<void> {
   } finally {
     result.policy.dispose();
   }
+}
+
+/** Applies --set KEY=VALUE overrides to a config object; VALUE is parsed as JSON when it can be. */
+export function applyOverrides(config: ClpConfig, sets: readonly string[]): Record<string, unknown> {
+  const out = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+  for (const item of sets) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--set needs KEY=VALUE, e.g. --set rl.steps=20; got "${item}"`);
+    const path = item.slice(0, eq).split(".");
+    const text = item.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    let target = out;
+    for (const key of path.slice(0, -1)) {
+      const next = target[key];
+      if (next === null || typeof next !== "object" || Array.isArray(next)) {
+        throw new UsageError(`--set ${item}: "${path.join(".")}" does not name a config field (no section "${key}")`);
+      }
+      target = next as Record<string, unknown>;
+    }
+    target[path[path.length - 1]!] = value;
+  }
+  return out;
 }
 
 function readRunConfig(runDir: string): ClpConfig {
@@ -222,8 +256,9 @@ async function evaluate(argv: string[]): Promise<void> {
   if (values === null) return;
   if (typeof values.run !== "string") throw new UsageError(`--run is required\n\n${EVAL_HELP}`);
   const config = readRunConfig(values.run);
+  await loadConfigRewards(config);
   const kl = klOption(values) ?? null;
-  const policy = loadPolicy(values.run, { objectives: config.objectives });
+  const policy = loadPolicy(values.run, expectationFor(config));
   try {
     const outDir = (values.out as string | undefined) ?? values.run;
     mkdirSync(outDir, { recursive: true });

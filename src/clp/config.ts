@@ -3,6 +3,8 @@
  * config file, the field and what to write instead.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { resolveRewardModulePath } from "../rewards/index.js";
 import { CONDITIONING_VARIANTS, LORA_TARGETS, type ConditioningVariant, type LoraTarget } from "./conditioning.js";
 import { POLICY_KINDS, type PolicyKind } from "./steerable.js";
 
@@ -260,7 +262,11 @@ function validateConditioning(source: string, config: ClpConfig): void {
   requireNumber(source, "baseline.divisions", config.baseline.divisions, (v) => Number.isInteger(v) && v >= 1, "a positive integer");
 }
 
-/** Reads and validates a config file. */
+/**
+ * Reads and validates a config file. Reward module paths are resolved against the config file's
+ * folder, then the working directory, and stored as absolute paths, so the copy a run saves
+ * still finds them.
+ */
 export function loadConfig(path: string): ClpConfig {
   if (!existsSync(path)) throw new ClpConfigError(`config file ${path} not found`);
   let raw: unknown;
@@ -269,5 +275,7 @@ export function loadConfig(path: string): ClpConfig {
   } catch (err) {
     throw new ClpConfigError(`${path}: not valid JSON (${(err as Error).message})`);
   }
-  return resolveConfig(raw, path);
+  const config = resolveConfig(raw, path);
+  config.rewardModules = config.rewardModules.map((module) => resolveRewardModulePath(module, dirname(path)));
+  return config;
 }

@@ -16,9 +16,12 @@ import { LogitMixingPolicy } from "../baselines/logit-mixing.js";
 import { PerWeightPolicy } from "../baselines/per-weight.js";
 import { RewardedSoupsPolicy } from "../baselines/rewarded-soups.js";
 import { loadModelFolder } from "../model/checkpoint.js";
+import type { Gpt } from "../model/gpt.js";
 import { CheckpointError } from "../model/safetensors.js";
 import { resolveReferencePath } from "../rl/run-context.js";
+import type { ClpConfig } from "./config.js";
 import { ClpPolicy, PolicyMismatchError, type PolicyExpectation } from "./policy.js";
+import { PROMPT_FORMAT } from "./prompt-format.js";
 import { POLICY_KINDS, type PolicyKind, type SteerablePolicy } from "./steerable.js";
 
 /** Format tag of policy.json. */
@@ -72,6 +75,17 @@ export function readRunPolicyCheckpoints(runDir: string, kinds: readonly PolicyK
     throw new CheckpointError(`${descriptor}: the run is "${file.kind}", but experts come from a ${kinds.join(" or ")} run`);
   }
   return file.checkpoints.map((c) => (isAbsolute(c) ? c : resolve(runDir, c)));
+}
+
+/** What a run's config requires of its checkpoints: objectives always, the rest for CLP runs. */
+export function expectationFor(config: ClpConfig): PolicyExpectation {
+  if (config.method !== "clp") return { objectives: config.objectives };
+  const c = config.conditioning;
+  return {
+    objectives: config.objectives,
+    variant: c.variant,
+    promptFormat: c.prompt || c.klRange !== null ? PROMPT_FORMAT : null,
+  };
 }
 
 /** Loads several policy folders, freeing the loaded ones if a later one fails. */
@@ -128,11 +142,13 @@ export function loadPolicy(path: string, expect: PolicyExpectation = {}): Steera
       const alignedPath = isAbsolute(file.aligned) ? file.aligned : join(path, file.aligned);
       if (alignedPath === path) throw new PolicyMismatchError(`${descriptor}: "aligned" points at the run itself`);
       const aligned = loadPolicy(alignedPath, { objectives: expect.objectives });
+      let reference: Gpt | null = null;
       try {
-        const reference = loadModelFolder(resolveReferencePath(file.reference)).model;
+        reference = loadModelFolder(resolveReferencePath(file.reference)).model;
         return new DeraPolicy(aligned, reference);
       } catch (err) {
         aligned.dispose();
+        reference?.dispose();
         throw err;
       }
     }

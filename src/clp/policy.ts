@@ -10,7 +10,7 @@ import type { RewardNormalizerJSON } from "../rewards/index.js";
 import { promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { conditionedParameters, CONDITIONING_VARIANTS, type ConditioningVariant, type LoraSettings } from "./conditioning.js";
-import { formatSteeringPrefix, PROMPT_FORMAT } from "./prompt-format.js";
+import { formatSteeringText, PROMPT_FORMAT } from "./prompt-format.js";
 import type { Decoder, Steering, SteerablePolicy } from "./steerable.js";
 import { validateWeights, WeightError } from "./weights.js";
 
@@ -157,18 +157,18 @@ export class ClpPolicy implements SteerablePolicy {
     this.klOf(steering);
   }
 
-  /** The text written before the description for a steering input (empty without prompt conditioning). */
-  steeringPrefix(steering: Steering): string {
+  /** The steering lines written into the prompt (empty without prompt conditioning). */
+  steeringText(steering: Steering): string {
     if (this.metadata.promptFormat === null) return "";
-    return formatSteeringPrefix({
+    return formatSteeringText({
       weights: this.metadata.promptWeights ? steering.weights : null,
       kl: this.metadata.klRange !== null ? this.klOf(steering) : null,
     });
   }
 
-  /** Prompt ids for a description, cut as during training, with the steering prefix. */
+  /** Prompt ids for a description, cut as during training, with the steering text. */
   prompt(description: string, steering: Steering): number[] {
-    return promptIds(this.tokenizer, description, this.metadata.maxSourceTokens, this.steeringPrefix(steering));
+    return promptIds(this.tokenizer, description, this.metadata.maxSourceTokens, this.steeringText(steering));
   }
 
   /** The model's mixing weights for w: w itself, [1] for a single-weight policy, null when plain. */

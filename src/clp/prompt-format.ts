@@ -1,6 +1,6 @@
 /**
  * Prompt conditioning: the steering inputs written into the prompt as text, in one fixed format
- * ("clp-steer/1") placed before the description:
+ * ("clp-steer/1"), on lines of their own between the description and "\nTL;DR:":
  *
  *   weights: 0.30 0.70\n        one weight per objective, in the policy's objective order, 2 decimals
  *   kl: 0.0500\n                the KL coefficient α, 3 significant digits (KL-steerable policies)
@@ -11,13 +11,13 @@
 /** Name of the format recorded in checkpoints. */
 export const PROMPT_FORMAT = "clp-steer/1";
 
-/** What a prompt prefix carries; a null field is left out of the prefix. */
+/** What the steering text carries; a null field is left out. */
 export interface SteeringText {
   weights: readonly number[] | null;
   kl: number | null;
 }
 
-/** Thrown when a prefix does not follow the format. */
+/** Thrown when steering text does not follow the format. */
 export class PromptFormatError extends Error {
   constructor(message: string) {
     super(message);
@@ -25,8 +25,8 @@ export class PromptFormatError extends Error {
   }
 }
 
-/** Writes the steering prefix; empty when both fields are null. */
-export function formatSteeringPrefix({ weights, kl }: SteeringText): string {
+/** Writes the steering lines; empty when both fields are null. */
+export function formatSteeringText({ weights, kl }: SteeringText): string {
   let text = "";
   if (weights !== null) text += `weights: ${weights.map((w) => w.toFixed(2)).join(" ")}\n`;
   if (kl !== null) {
@@ -36,8 +36,8 @@ export function formatSteeringPrefix({ weights, kl }: SteeringText): string {
   return text;
 }
 
-/** Reads a steering prefix back: its fields and the text after it. */
-export function parseSteeringPrefix(text: string): SteeringText & { rest: string } {
+/** Reads steering lines back: their fields and the text after them. */
+export function parseSteeringText(text: string): SteeringText & { rest: string } {
   let rest = text;
   let weights: number[] | null = null;
   let kl: number | null = null;
@@ -49,7 +49,7 @@ export function parseSteeringPrefix(text: string): SteeringText & { rest: string
   const klLine = /^kl: (\S+)\n/.exec(rest);
   if (klLine) {
     kl = Number(klLine[1]);
-    if (!(kl > 0) || !Number.isFinite(kl)) throw new PromptFormatError(`prompt prefix "kl: ${klLine[1]}" is not a positive number`);
+    if (!(kl > 0) || !Number.isFinite(kl)) throw new PromptFormatError(`steering text "kl: ${klLine[1]}" is not a positive number`);
     rest = rest.slice(klLine[0].length);
   }
   return { weights, kl, rest };

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { ClpConfigError, type ClpConfig } from "../clp/config.js";
-import { loadPolicy, readRunPolicyCheckpoints, writeRunPolicy } from "../clp/load-policy.js";
+import { expectationFor, loadPolicy, readRunPolicyCheckpoints, writeRunPolicy } from "../clp/load-policy.js";
 import type { SteerablePolicy } from "../clp/steerable.js";
 import { simplexGrid, vertex } from "../clp/weights.js";
 import type { Gpt } from "../model/gpt.js";
@@ -85,7 +85,7 @@ export function trainRun(config: ClpConfig, runDir: string, options: TrainOption
       default:
         throw new ClpConfigError(`method "${config.method as string}" is not implemented`);
     }
-    const policy = loadPolicy(runDir, { objectives: config.objectives });
+    const policy = loadPolicy(runDir, expectationFor(config));
     return { policy, reference: ctx.reference, tokenizer: ctx.tokenizer, normalizer: ctx.normalizer, runDir };
   } catch (err) {
     ctx.reference.dispose();

@@ -10,7 +10,7 @@ import { defaultTaskPaths, loadSplit, type SummaryExample } from "../data/datase
 import { loadModelFolder } from "../model/checkpoint.js";
 import { generate } from "../model/generate.js";
 import type { Gpt } from "../model/gpt.js";
-import { getReward, listRewards, RewardNormalizer, scoreSummaries, type RewardFunction } from "../rewards/index.js";
+import { getReward, listRewards, loadRewardModules, RewardNormalizer, scoreSummaries, type RewardFunction } from "../rewards/index.js";
 import { decodeSummary, promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { mixSeed, Rng } from "../util/rng.js";
@@ -36,12 +36,20 @@ export interface RunContext {
   log(message: string): void;
 }
 
+/**
+ * Registers the rewards of the config's reward modules (relative paths are taken from `baseDir`,
+ * then the working directory). Call it before training or evaluating a config that names any.
+ */
+export async function loadConfigRewards(config: ClpConfig, baseDir = process.cwd()): Promise<void> {
+  await loadRewardModules(config.rewardModules, baseDir);
+}
+
 /** Looks up each objective's reward function; an unknown name is a config error. */
 export function resolveRewards(config: ClpConfig): RewardFunction[] {
   return config.objectives.map((name) => {
     if (!listRewards().some((r) => r.name === name)) {
       throw new ClpConfigError(
-        `field "objectives" names unknown reward "${name}"; available rewards: ${listRewards().map((r) => r.name).join(", ")}`,
+        `field "objectives" names unknown reward "${name}"; available rewards: ${listRewards().map((r) => r.name).join(", ")}; add your own with "rewardModules"`,
       );
     }
     return getReward(name);

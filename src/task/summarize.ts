@@ -11,13 +11,15 @@ export const PROMPT_SUFFIX = "\nTL;DR:";
 export const DEFAULT_MAX_SOURCE_TOKENS = 192;
 
 /**
- * Prompt ids: `prefix` (a steering prefix, or empty), the description's first `maxSourceTokens`
- * tokens, then the suffix.
+ * Prompt ids: the description's first `maxSourceTokens` tokens, then `steering` (lines of steering
+ * text, or empty) on lines of its own, then the suffix. Steering text sits right before the
+ * suffix, where the model starts to write, so the policy reads it next to its answer.
  */
-export function promptIds(tokenizer: Tokenizer, description: string, maxSourceTokens = DEFAULT_MAX_SOURCE_TOKENS, prefix = ""): number[] {
+export function promptIds(tokenizer: Tokenizer, description: string, maxSourceTokens = DEFAULT_MAX_SOURCE_TOKENS, steering = ""): number[] {
   const source = tokenizer.encode(description.trim()).slice(0, maxSourceTokens);
-  const head = prefix === "" ? [] : tokenizer.encode(prefix);
-  return [...head, ...source, ...tokenizer.encode(PROMPT_SUFFIX)];
+  const lines = steering.replace(/\n+$/, "");
+  const middle = lines === "" ? [] : tokenizer.encode(`\n${lines}`);
+  return [...source, ...middle, ...tokenizer.encode(PROMPT_SUFFIX)];
 }
 
 /** Completion ids for supervised finetuning: a space, the synopsis, end of text. */
