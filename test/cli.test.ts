@@ -102,6 +102,23 @@ test("train with a reward module and --set, then eval and generate", () => {
   const evaluated = spawnSync(process.execPath, [join(process.cwd(), "bin/clp.js"), "eval", "--run", runDir, "--quiet"], { encoding: "utf8", cwd: tmpdir() });
   assert.equal(evaluated.status, 0, evaluated.stderr);
   assert.match(evaluated.stdout, /char-length/);
+  const front = JSON.parse(readFileSync(join(runDir, "front.json"), "utf8")) as { format: string; method: string; points: { weights: number[]; perPrompt: number[][] }[] };
+  assert.equal(front.format, "clp-eval/1");
+  assert.equal(front.method, "clp");
+  assert.deepEqual(front.points.map((p) => p.weights), [[1, 0], [0, 1]]);
+  assert.equal(front.points[0]!.perPrompt.length, 4);
+  // A second evaluation reads every point back from the cache, with identical numbers.
+  const again = clp("eval", "--run", runDir, "--quiet");
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /\(3 read from .*eval-cache\)/);
+  assert.deepEqual(JSON.parse(readFileSync(join(runDir, "front.json"), "utf8")).points, front.points);
+  // A grid file replaces the lattice.
+  writeFileSync(join(dir, "grid.csv"), "char-length,brevity\n0.25,0.75\n");
+  const gridded = clp("eval", "--run", runDir, "--grid", join(dir, "grid.csv"), "--out", join(dir, "grid-eval"), "--quiet");
+  assert.equal(gridded.status, 0, gridded.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, "grid-eval", "front.json"), "utf8")).points.map((p: { weights: number[] }) => p.weights), [[0.25, 0.75]]);
+  writeFileSync(join(dir, "bad-grid.csv"), "0.3,0.3\n");
+  assert.match(clp("eval", "--run", runDir, "--grid", join(dir, "bad-grid.csv")).stderr, /line 1/);
   const generated = clp("generate", "--run", runDir, "--weights", "0,1", "--text", "A command-line tool that converts images between formats.", "--max-new-tokens", "6");
   assert.equal(generated.status, 0, generated.stderr);
   assert.ok(generated.stdout.trim().length > 0);

@@ -79,7 +79,7 @@ test("Dirichlet(1) draws lie on the simplex and average 1/m", () => {
 });
 
 test("steering check compares each objective at its own vertex", () => {
-  const point = (weights: number[], means: number[]) => ({ weights, means, stderrs: [0.01, 0.01], kl: 0, klStderr: 0, meanLength: 5, samples: [] });
+  const point = (weights: number[], means: number[]) => ({ weights, means, stderrs: [0.01, 0.01], kl: 0, klStderr: 0, meanLength: 5, samples: [], perPrompt: [] });
   const checks = steeringChecks(objectives, [point([1, 0], [0.6, 0.3]), point([0.5, 0.5], [0.5, 0.5]), point([0, 1], [0.2, 0.8])]);
   assert.equal(checks[0]!.difference, 0.6 - 0.2);
   assert.equal(checks[0]!.passed, true);

@@ -1,8 +1,8 @@
 /**
  * The `clp` command line: train, evaluate and steer conditioned language policies.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, resolveConfig, type ClpConfig } from "../clp/config.js";
 import { expectationFor, loadPolicy } from "../clp/load-policy.js";
@@ -10,7 +10,9 @@ import { summarize, type SteerablePolicy } from "../clp/steerable.js";
 import { parseWeights, simplexGrid } from "../clp/weights.js";
 import { PerWeightPolicy } from "../baselines/per-weight.js";
 import { defaultTaskPaths, loadSplit } from "../data/dataset.js";
+import { EvalCache } from "../eval/cache.js";
 import { evaluateFront, type EvalSettings } from "../eval/evaluate.js";
+import { parseWeightGrid } from "../eval/weight-grid.js";
 import { loadModelFolder } from "../model/checkpoint.js";
 import { trainRun } from "../rl/methods.js";
 import { loadConfigRewards, resolveReferencePath, resolveRewards } from "../rl/run-context.js";
@@ -66,7 +68,12 @@ Options:
   --prompts N       test prompts per weight (default: the config's eval.prompts; 0 means all)
   --samples N       samples per prompt (default: the config's eval.samplesPerPrompt)
   --out DIR         where to write front.* (default: the run folder)
-  --kl A            KL coefficient to steer to (KL-steerable CLP policies and DeRa runs)
+  --grid FILE       weights to evaluate instead of the lattice: a JSON list of rows, or one
+                    row per line (comma- or space-separated, optional header of objective names)
+  --kl A[,B…]       KL coefficients to steer to (KL-steerable CLP policies and DeRa runs); with
+                    several, each gets its own folder kl-<A>/ under --out
+Finished weights are kept in OUT/eval-cache/, so an interrupted evaluation continues where it
+stopped; the cache is keyed by the policy, the weights and every setting above.
   --quiet           prints no progress
   -h, --help        prints this help
 `;
@@ -139,6 +146,12 @@ function describeRun(config: ClpConfig): string {
   return `${method} on ${config.objectives.join(" vs ")}`;
 }
 
+/** Parses --kl A[,B…] for clp eval: KL coefficients > 0, or null when absent. */
+function klListOption(values: Record<string, unknown>): (number | null)[] | null {
+  if (values.kl === undefined) return null;
+  return String(values.kl).split(",").map((part) => klOption({ kl: part })!);
+}
+
 /** Parses --kl: a KL coefficient > 0, or undefined when absent. */
 function klOption(values: Record<string, unknown>): number | undefined {
   const v = values.kl;
@@ -148,17 +161,36 @@ function klOption(values: Record<string, unknown>): number | undefined {
   return n;
 }
 
-async function runEvaluation(policy: SteerablePolicy, config: ClpConfig, outDir: string, settings: EvalSettings, divisions: number, quiet: boolean, title: string, kl: number | null = null) {
+/** Where the evaluation runs and what identifies the policy for the point cache. */
+interface EvalTarget {
+  policy: SteerablePolicy;
+  config: ClpConfig;
+  runDir: string;
+  outDir: string;
+  settings: EvalSettings;
+  grid: number[][];
+  quiet: boolean;
+  title: string;
+  kl: number | null;
+}
+
+async function runEvaluation(target: EvalTarget) {
+  const { policy, config, outDir, settings, grid, quiet, title, kl } = target;
   const rewards = resolveRewards(config);
   const reference = loadModelFolder(resolveReferencePath(config.reference)).model;
   try {
     const test = loadSplit(defaultTaskPaths().test);
     const examples = settings.prompts > 0 ? test.slice(0, settings.prompts) : test;
-    // A per-weight run decodes only at the weights it trained.
-    const grid = policy instanceof PerWeightPolicy ? policy.weights() : simplexGrid(config.objectives.length, divisions);
     const started = Date.now();
-    const front = evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet, kl });
-    const steering = await writeEvaluation(outDir, title, config.objectives, settings, front.reference, front.points);
+    // A retrained policy rewrites policy.json, so its modification time keys the cache too.
+    const policyFile = join(target.runDir, "policy.json");
+    const cache = new EvalCache(join(outDir, "eval-cache"), {
+      run: resolve(target.runDir),
+      written: existsSync(policyFile) ? statSync(policyFile).mtimeMs : null,
+      kind: policy.kind,
+    });
+    const front = evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet, kl, cache });
+    const steering = await writeEvaluation(outDir, { title, method: policy.kind, klCoef: kl }, config.objectives, settings, front.reference, front.points);
     process.stdout.write(`\n${formatTable(config.objectives, front.reference, front.points)}\n\n`);
     for (const s of steering) {
       process.stdout.write(
@@ -166,10 +198,22 @@ async function runEvaluation(policy: SteerablePolicy, config: ClpConfig, outDir:
           `(difference ${s.difference.toFixed(3)}, ${(s.difference / s.combinedStderr).toFixed(1)} standard errors) ${s.passed ? "ok" : "NOT SEPARATED"}\n`,
       );
     }
-    process.stdout.write(`evaluated ${examples.length} test prompts with ${settings.samplesPerPrompt} sample(s) each at ${grid.length} weights and π_ref in ${Math.round((Date.now() - started) / 1000)} s; results in ${outDir}/front.{json,csv,svg,html}\n`);
+    const reused = front.cachedPoints > 0 ? ` (${front.cachedPoints} read from ${join(outDir, "eval-cache")})` : "";
+    process.stdout.write(`evaluated ${examples.length} test prompts with ${settings.samplesPerPrompt} sample(s) each at ${grid.length} weights and π_ref${reused} in ${Math.round((Date.now() - started) / 1000)} s; results in ${outDir}/front.{json,csv,svg,html}\n`);
   } finally {
     reference.dispose();
   }
+}
+
+/** The weights to evaluate: a per-weight run's own weights, a grid file, or the lattice. */
+function evalGrid(policy: SteerablePolicy, config: ClpConfig, divisions: number, gridFile: string | undefined): number[][] {
+  if (gridFile !== undefined) {
+    if (!existsSync(gridFile)) throw new UsageError(`--grid ${gridFile} not found`);
+    return parseWeightGrid(readFileSync(gridFile, "utf8"), config.objectives);
+  }
+  // A per-weight run decodes only at the weights it trained.
+  if (policy instanceof PerWeightPolicy) return policy.weights();
+  return simplexGrid(config.objectives.length, divisions);
 }
 
 async function train(argv: string[]): Promise<void> {
@@ -202,7 +246,8 @@ async function train(argv: string[]): Promise<void> {
   try {
     process.stdout.write(`trained in ${Math.round((Date.now() - started) / 1000)} s; run folder ${runDir}\n`);
     if (values["no-eval"] !== true) {
-      await runEvaluation(result.policy, config, runDir, evalSettings(config, {}), config.eval.divisions, quiet, describeRun(config));
+      const grid = evalGrid(result.policy, config, config.eval.divisions, undefined);
+      await runEvaluation({ policy: result.policy, config, runDir, outDir: runDir, settings: evalSettings(config, {}), grid, quiet, title: describeRun(config), kl: null });
     }
     process.stdout.write(`total ${Math.round((Date.now() - started) / 1000)} s\n`);
   } finally {
@@ -250,6 +295,7 @@ async function evaluate(argv: string[]): Promise<void> {
     prompts: { type: "string" },
     samples: { type: "string" },
     out: { type: "string" },
+    grid: { type: "string" },
     kl: { type: "string" },
     quiet: { type: "boolean" },
   }, EVAL_HELP);
@@ -257,15 +303,22 @@ async function evaluate(argv: string[]): Promise<void> {
   if (typeof values.run !== "string") throw new UsageError(`--run is required\n\n${EVAL_HELP}`);
   const config = readRunConfig(values.run);
   await loadConfigRewards(config);
-  const kl = klOption(values) ?? null;
+  const kl = klListOption(values);
   const policy = loadPolicy(values.run, expectationFor(config));
   try {
     const outDir = (values.out as string | undefined) ?? values.run;
     mkdirSync(outDir, { recursive: true });
     const settings = evalSettings(config, { prompts: intOption(values, "prompts"), samples: intOption(values, "samples") });
     const divisions = intOption(values, "divisions", 1) ?? config.eval.divisions;
-    const title = describeRun(config) + (kl === null ? "" : ` at KL coefficient ${kl}`);
-    await runEvaluation(policy, config, outDir, settings, divisions, values.quiet === true, title, kl);
+    const grid = evalGrid(policy, config, divisions, values.grid as string | undefined);
+    const klValues = kl ?? [null];
+    for (const value of klValues) {
+      // Several α values each get their own folder, so every front.json holds one front.
+      const target = klValues.length > 1 ? join(outDir, `kl-${value}`) : outDir;
+      mkdirSync(target, { recursive: true });
+      const title = describeRun(config) + (value === null ? "" : ` at KL coefficient ${value}`);
+      await runEvaluation({ policy, config, runDir: values.run, outDir: target, settings, grid, quiet: values.quiet === true, title, kl: value });
+    }
   } finally {
     policy.dispose();
   }

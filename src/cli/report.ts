@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EvalSettings, WeightResult } from "../eval/evaluate.js";
 import { writeFrontReport } from "../eval/plot.js";
+import { writeFileAtomic } from "../model/safetensors.js";
 
 /** How far reward i at its own vertex eᵢ lies above its mean at every other vertex. */
 export interface SteeringCheck {
@@ -40,17 +41,21 @@ export function steeringChecks(objectives: readonly string[], points: readonly W
   });
 }
 
+/** Format tag of front.json. */
+export const EVAL_FORMAT = "clp-eval/1";
+
 /** Writes front.json, front.csv, front.svg and front.html into `dir`; returns the steering checks. */
 export async function writeEvaluation(
   dir: string,
-  title: string,
+  { title, method, klCoef }: { title: string; method: string; klCoef: number | null },
   objectives: readonly string[],
   settings: EvalSettings,
   reference: WeightResult,
   points: readonly WeightResult[],
 ): Promise<SteeringCheck[]> {
   const steering = steeringChecks(objectives, points);
-  writeFileSync(join(dir, "front.json"), JSON.stringify({ title, objectives, settings, reference, points, steering }, null, 2) + "\n");
+  const result = { format: EVAL_FORMAT, title, method, objectives, settings, klCoef, reference, points, steering };
+  writeFileAtomic(join(dir, "front.json"), [Buffer.from(JSON.stringify(result, null, 2) + "\n")]);
   const header = [...objectives.map((o) => `w_${o}`), ...objectives.flatMap((o) => [`${o}_mean`, `${o}_stderr`]), "kl", "kl_stderr", "mean_words"];
   const line = (r: WeightResult, weights: readonly (number | string)[]) =>
     [...weights, ...r.means.flatMap((m, j) => [m, r.stderrs[j]]), r.kl, r.klStderr, r.meanLength].join(",");

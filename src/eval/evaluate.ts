@@ -16,6 +16,7 @@ import { decodeSummary, promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { mixSeed } from "../util/rng.js";
 import { ProgressBar } from "../util/progress.js";
+import type { EvalCache } from "./cache.js";
 
 /** Decoding and sample budget of an evaluation; recorded with the results. */
 export interface EvalSettings {
@@ -40,6 +41,11 @@ export interface WeightResult {
   klStderr: number;
   meanLength: number;
   samples: { source: string; summary: string }[];
+  /**
+   * Per test prompt, in prompt order, the reward vector averaged over that prompt's samples: the
+   * unit a paired bootstrap resamples when two methods are compared.
+   */
+  perPrompt: number[][];
 }
 
 /** A model to sample from, with its mixing weights and prompt builder. */
@@ -62,9 +68,9 @@ function evaluateSampler(
   rewards: readonly RewardFunction[],
   settings: EvalSettings,
 ): Omit<WeightResult, "weights"> {
-  const rows: { example: SummaryExample; seed: number }[] = [];
+  const rows: { example: SummaryExample; prompt: number; seed: number }[] = [];
   examples.forEach((example, i) => {
-    for (let s = 0; s < settings.samplesPerPrompt; s++) rows.push({ example, seed: mixSeed(settings.seed, i, s) });
+    for (let s = 0; s < settings.samplesPerPrompt; s++) rows.push({ example, prompt: i, seed: mixSeed(settings.seed, i, s) });
   });
   const scores: number[][] = [];
   const kls: number[] = [];
@@ -100,7 +106,10 @@ function evaluateSampler(
     }
   }
   const columns = rewards.map((_, j) => scores.map((r) => r[j]!));
+  const perPrompt = examples.map(() => rewards.map(() => 0));
+  scores.forEach((row, i) => row.forEach((value, j) => (perPrompt[rows[i]!.prompt]![j]! += value / settings.samplesPerPrompt)));
   return {
+    perPrompt,
     means: columns.map(mean),
     stderrs: columns.map(standardError),
     kl: mean(kls),
@@ -144,7 +153,11 @@ export function evaluatePolicy(
   }
 }
 
-/** Evaluates π_ref and the policy at each grid weight (at KL coefficient `kl` when given). */
+/**
+ * Evaluates π_ref and the policy at each grid weight (at KL coefficient `kl` when given). With a
+ * cache, finished points are read back instead of evaluated again, and each new point is stored
+ * as soon as it is done.
+ */
 export function evaluateFront(
   policy: SteerablePolicy,
   reference: Gpt,
@@ -152,17 +165,30 @@ export function evaluateFront(
   rewards: readonly RewardFunction[],
   grid: readonly number[][],
   settings: EvalSettings,
-  options: { quiet?: boolean; kl?: number | null; onPoint?: (result: WeightResult) => void } = {},
-): { reference: WeightResult; points: WeightResult[] } {
+  options: { quiet?: boolean; kl?: number | null; cache?: EvalCache | null } = {},
+): { reference: WeightResult; points: WeightResult[]; cachedPoints: number } {
   const bar = new ProgressBar("clp eval", grid.length + 1, process.stderr, !options.quiet);
-  const referenceResult = evaluateReference(reference, policy.tokenizer, examples, rewards, settings);
+  const cache = options.cache ?? null;
+  let cachedPoints = 0;
+  const cached = (key: Record<string, unknown>, compute: () => WeightResult): WeightResult => {
+    const stored = cache?.get(key) ?? null;
+    if (stored !== null) {
+      cachedPoints++;
+      return stored;
+    }
+    const result = compute();
+    cache?.set(key, result);
+    return result;
+  };
+  const rewardNames = rewards.map((r) => r.name);
+  const referenceResult = cached({ reference: true, rewardNames, settings }, () => evaluateReference(reference, policy.tokenizer, examples, rewards, settings));
   bar.update(1, "π_ref");
   const points: WeightResult[] = [];
+  const kl = options.kl ?? null;
   grid.forEach((w, i) => {
-    const result = evaluatePolicy(policy, reference, examples, rewards, settings, { weights: w, kl: options.kl ?? null });
-    points.push(result);
-    options.onPoint?.(result);
+    const steering = { weights: w, kl };
+    points.push(cached({ weights: w, kl, rewardNames, settings }, () => evaluatePolicy(policy, reference, examples, rewards, settings, steering)));
     bar.update(i + 2, `w=[${w.map((x) => x.toFixed(2)).join(",")}]`);
   });
-  return { reference: referenceResult, points };
+  return { reference: referenceResult, points, cachedPoints };
 }
