@@ -12,6 +12,7 @@ import { LogitMixture } from "../src/model/logit-mixture.js";
 import { conditionedParameters, CONDITIONING_VARIANTS, type ConditioningVariant } from "../src/clp/conditioning.js";
 import { ClpPolicy, PolicyMismatchError, type PolicyMetadata } from "../src/clp/policy.js";
 import { formatSteeringText, parseSteeringText, PROMPT_FORMAT } from "../src/clp/prompt-format.js";
+import { completionLogProb } from "../src/clp/steerable.js";
 import { RewardedSoupsPolicy } from "../src/baselines/rewarded-soups.js";
 import { LogitMixingPolicy } from "../src/baselines/logit-mixing.js";
 import { PerWeightPolicy } from "../src/baselines/per-weight.js";
@@ -61,8 +62,8 @@ function maxDiff(a: torch.Tensor, b: torch.Tensor): number {
 }
 
 /**
- * A plain model whose conditioned parameters are θ₀ + Σᵢ wᵢδᵢ computed with autograd, so gradients
- * flow back to the deltas: the reference against which output mixing is checked.
+ * Builds a plain model whose conditioned parameters are θ₀ + Σᵢ wᵢδᵢ computed with autograd, so
+ * gradients flow back to the deltas: the reference against which output mixing is checked.
  */
 function mergedWithGrad(model: Gpt, w: readonly number[]): Gpt {
   const params = new Map<string, torch.Tensor>();
@@ -301,6 +302,16 @@ test("Rewarded Soups at a vertex reproduces its expert exactly", () => {
       b.dispose();
       soupDecoder.dispose();
       expertDecoder.dispose();
+    }
+    // The same holds for log-probabilities of a given completion through the common interface.
+    const completions = [[300, 301, 0], [5, 0]];
+    const descriptions = ["A small tool.", "A library for parsing files."];
+    for (let i = 0; i < 2; i++) {
+      const w = i === 0 ? [1, 0] : [0, 1];
+      assert.deepEqual(
+        completionLogProb(soup, descriptions, completions, { weights: w }),
+        completionLogProb(soup.experts[i]!, descriptions, completions, { weights: w }),
+      );
     }
     // Between the vertices the soup interpolates merged parameters (weight deltas, not LoRA factors).
     const mid = soup.decoder({ weights: [0.3, 0.7] });

@@ -161,7 +161,7 @@ function klOption(values: Record<string, unknown>): number | undefined {
   return n;
 }
 
-/** Where the evaluation runs and what identifies the policy for the point cache. */
+/** Evaluation job: the policy, its run folder (which keys the point cache), the output folder and settings. */
 interface EvalTarget {
   policy: SteerablePolicy;
   config: ClpConfig;
@@ -205,7 +205,7 @@ async function runEvaluation(target: EvalTarget) {
   }
 }
 
-/** The weights to evaluate: a per-weight run's own weights, a grid file, or the lattice. */
+/** Returns the weights to evaluate: a per-weight run's own weights, a grid file, or the lattice. */
 function evalGrid(policy: SteerablePolicy, config: ClpConfig, divisions: number, gridFile: string | undefined): number[][] {
   if (gridFile !== undefined) {
     if (!existsSync(gridFile)) throw new UsageError(`--grid ${gridFile} not found`);
@@ -313,7 +313,7 @@ async function evaluate(argv: string[]): Promise<void> {
     const grid = evalGrid(policy, config, divisions, values.grid as string | undefined);
     const klValues = kl ?? [null];
     for (const value of klValues) {
-      // Several α values each get their own folder, so every front.json holds one front.
+      // Several α values each get their own folder, so every front.json contains one front.
       const target = klValues.length > 1 ? join(outDir, `kl-${value}`) : outDir;
       mkdirSync(target, { recursive: true });
       const title = describeRun(config) + (value === null ? "" : ` at KL coefficient ${value}`);

@@ -16,7 +16,7 @@ export interface ClpConfig {
   objectives: string[];
   /** JavaScript modules whose reward functions are registered before the objectives are looked up. */
   rewardModules: string[];
-  /** What to train: a CLP policy or one of the baselines. */
+  /** Method to train: a CLP policy or one of the baselines. */
   method: PolicyKind;
   conditioning: {
     variant: ConditioningVariant;

@@ -27,7 +27,7 @@ import { POLICY_KINDS, type PolicyKind, type SteerablePolicy } from "./steerable
 /** Format tag of policy.json. */
 export const RUN_POLICY_FORMAT = "clp-run/1";
 
-/** What policy.json holds. */
+/** Contents of policy.json. */
 export interface RunPolicyFile {
   format: string;
   kind: PolicyKind;
@@ -66,7 +66,7 @@ function readRunPolicy(path: string): RunPolicyFile {
   return raw as unknown as RunPolicyFile;
 }
 
-/** The absolute checkpoint folders of a run whose kind is one of `kinds`. */
+/** Returns the absolute checkpoint folders of a run whose kind is one of `kinds`. */
 export function readRunPolicyCheckpoints(runDir: string, kinds: readonly PolicyKind[]): string[] {
   const descriptor = join(runDir, "policy.json");
   if (!existsSync(descriptor)) throw new CheckpointError(`${descriptor} not found; name a run folder written by clp train`);
@@ -77,7 +77,7 @@ export function readRunPolicyCheckpoints(runDir: string, kinds: readonly PolicyK
   return file.checkpoints.map((c) => (isAbsolute(c) ? c : resolve(runDir, c)));
 }
 
-/** What a run's config requires of its checkpoints: objectives always, the rest for CLP runs. */
+/** Returns what a run's config requires of its checkpoints: objectives always, the rest for CLP runs. */
 export function expectationFor(config: ClpConfig): PolicyExpectation {
   if (config.method !== "clp") return { objectives: config.objectives };
   const c = config.conditioning;

@@ -52,7 +52,7 @@ export class PolicyMismatchError extends Error {
   }
 }
 
-/** What a config may require of a loaded checkpoint. */
+/** Requirements a config puts on a loaded checkpoint. */
 export interface PolicyExpectation {
   objectives?: readonly string[];
   variant?: string;
@@ -132,7 +132,7 @@ export class ClpPolicy implements SteerablePolicy {
     return new ClpPolicy(model, tokenizer, meta);
   }
 
-  /** The α a steering input asks for, after checking it against the training range. */
+  /** Returns the α a steering input requests, after checking it against the training range. */
   klOf(steering: Steering): number {
     const kl = steering.kl ?? null;
     const range = this.metadata.klRange;
@@ -157,7 +157,7 @@ export class ClpPolicy implements SteerablePolicy {
     this.klOf(steering);
   }
 
-  /** The steering lines written into the prompt (empty without prompt conditioning). */
+  /** Returns the steering lines written into the prompt (empty without prompt conditioning). */
   steeringText(steering: Steering): string {
     if (this.metadata.promptFormat === null) return "";
     return formatSteeringText({
@@ -171,7 +171,7 @@ export class ClpPolicy implements SteerablePolicy {
     return promptIds(this.tokenizer, description, this.metadata.maxSourceTokens, this.steeringText(steering));
   }
 
-  /** The model's mixing weights for w: w itself, [1] for a single-weight policy, null when plain. */
+  /** Returns the model's mixing weights for w: w itself, [1] for a single-weight policy, null when plain. */
   mixRow(weights: readonly number[]): number[] | null {
     if (this.model.numCopies === 0) return null;
     if (this.metadata.fixedWeights !== null) return [1];

@@ -5,13 +5,13 @@
  *   weights: 0.30 0.70\n        one weight per objective, in the policy's objective order, 2 decimals
  *   kl: 0.0500\n                the KL coefficient α, 3 significant digits (KL-steerable policies)
  *
- * The policy sees w rounded to 2 decimals; parameter-space mixing, when present, uses w exactly.
+ * The policy reads w rounded to 2 decimals; parameter-space mixing, when present, uses w exactly.
  */
 
 /** Name of the format recorded in checkpoints. */
 export const PROMPT_FORMAT = "clp-steer/1";
 
-/** What the steering text carries; a null field is left out. */
+/** Fields of the steering text; a null field is left out. */
 export interface SteeringText {
   weights: readonly number[] | null;
   kl: number | null;

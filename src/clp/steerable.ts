@@ -4,10 +4,12 @@
  */
 import type { CausalLM } from "../model/gpt.js";
 import { generate, type Generation, type SamplingOptions } from "../model/generate.js";
+import { completionLogProbs, packBatch } from "../rl/sequences.js";
 import { decodeSummary } from "../task/summarize.js";
+import { noGrad, tensor, tidy } from "../torch/index.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 
-/** What a user steers: the objective weights w and, for KL-steerable policies, the KL strength α. */
+/** Steering input: the objective weights w and, for KL-steerable policies, the KL strength α. */
 export interface Steering {
   weights: readonly number[];
   /** KL coefficient α; policies that are not KL-steerable accept only their training value. */
@@ -45,6 +47,36 @@ export interface SteerablePolicy {
 
 /** Sampling settings besides the token ids the tokenizer supplies. */
 export type SummarizeOptions = Omit<SamplingOptions, "eosId" | "padId" | "seeds"> & { seed: number };
+
+/**
+ * log π(y | x, w) of each completion (token ids, ending with end of text when finished) given its
+ * description, summed over tokens, at one steering input and sampling temperature.
+ */
+export function completionLogProb(
+  policy: SteerablePolicy,
+  descriptions: readonly string[],
+  completions: readonly number[][],
+  steering: Steering,
+  temperature = 1,
+): number[] {
+  policy.validateSteering(steering);
+  if (descriptions.length !== completions.length) {
+    throw new RangeError(`completionLogProb: ${descriptions.length} descriptions but ${completions.length} completions`);
+  }
+  const decoder = policy.decoder(steering);
+  try {
+    return tidy(() =>
+      noGrad(() => {
+        const prompts = descriptions.map((d) => policy.prompt(d, steering));
+        const packed = packBatch(prompts, completions, policy.tokenizer.padId);
+        const mix = decoder.mix === null ? null : tensor(descriptions.map(() => [...decoder.mix!]));
+        return completionLogProbs(decoder.model, packed, mix, { temperature }).sum(1).toArray();
+      }),
+    );
+  } finally {
+    decoder.dispose();
+  }
+}
 
 /** Summarises each description under one steering input; row i draws from seed + i. */
 export function summarize(

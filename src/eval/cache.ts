@@ -25,7 +25,7 @@ export class EvalCache {
     return join(this.dir, `${key}.json`);
   }
 
-  /** The stored result for `point`, or null when none is stored or the file is unreadable. */
+  /** Returns the stored result for `point`, or null when none is stored or the file is unreadable. */
   get(point: Record<string, unknown>): WeightResult | null {
     const path = this.path(point);
     if (!existsSync(path)) return null;

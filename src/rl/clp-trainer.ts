@@ -9,6 +9,10 @@
  * where z is the reward normalisation measured under π_ref before training. π_ref scores the same
  * prompt the policy saw, steering prefix included, so the step-0 KL is exactly 0 for every variant.
  * A KL-steerable policy draws α per prompt, log-uniformly from its range.
+ *
+ * Each batch is sampled from the current policy and used for one update, so the gradient is
+ * on-policy and no importance ratio enters the loss. The metrics log how far the sampler's
+ * log-probabilities are from the ones the loss uses (samplerLogProbGap), which is float32 rounding.
  */
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
@@ -42,7 +46,7 @@ export interface PolicySpec {
   stream: number;
 }
 
-/** The CLP policy a config describes. */
+/** Returns the spec of the CLP policy a config describes. */
 export function clpSpec(ctx: RunContext): PolicySpec {
   const c = ctx.config.conditioning;
   return { variant: c.variant, prompt: c.prompt, klRange: c.klRange, fixedWeights: null, stream: 0 };
@@ -150,12 +154,18 @@ export function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, labe
         const klPerSeq = torch.noGrad(() => logp.detach().sub(refLogp).sum(1)).toArray();
         const tokenCounts = packed.tokenMask.sum(1).toArray();
         const entropyEstimate = -logp.detach().sum().item() / tokenCounts.reduce((a, b) => a + b, 0);
+        // The sampler's log-probabilities against the scored ones: both come from the same
+        // weights, so they differ only by float32 rounding between incremental and full forwards.
+        const scored = logp.detach().toArray();
+        const width = packed.completionLength;
+        let samplerGap = 0;
+        generation.logProbs.forEach((row, b) => row.forEach((lp, t) => (samplerGap = Math.max(samplerGap, Math.abs(lp - scored[b * width + t]!)))));
         const total = scalarized.map((r, i) => r - rowSteering[i]!.kl * klPerSeq[i]!);
         const groups = Array.from({ length: P }, (_, p) => total.slice(p * k, p * k + k));
         const advantages = leaveOneOutAdvantages(groups).flat();
         const loss = seqLogp.mul(torch.tensor(advantages)).mean().neg();
         loss.backward();
-        return { loss: loss.item(), klPerSeq, tokenCounts, entropyEstimate };
+        return { loss: loss.item(), klPerSeq, tokenCounts, entropyEstimate, samplerGap };
       });
       const gradNorm = torch.clipGradNorm(trainableTensors, config.rl.gradClip);
       const skipped = !Number.isFinite(gradNorm);
@@ -172,6 +182,7 @@ export function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, labe
         kl: mean(stats.klPerSeq),
         klCoef: mean(steering.map((s) => s.kl)),
         entropy: stats.entropyEstimate,
+        samplerLogProbGap: stats.samplerGap,
         completionTokens: mean(stats.tokenCounts),
         summaryWords: mean(summaries.map((s) => (s.match(/\S+/g) ?? []).length)),
         gradNorm,

@@ -1,8 +1,8 @@
 /**
  * Training for every method a config can name: a CLP policy, or a baseline built from policies
- * trained with the same RL loop (Rewarded Soups and logit mixing share their m single-objective
- * experts; one model per weight trains a policy at every lattice weight; DeRa trains nothing and
- * realigns an earlier run at decoding time).
+ * trained with the same RL loop. Rewarded Soups and logit mixing share their m single-objective
+ * experts, one model per weight trains a policy at every lattice weight, and DeRa trains nothing
+ * because it realigns an earlier run at decoding time.
  */
 import { join } from "node:path";
 import { ClpConfigError, type ClpConfig } from "../clp/config.js";
@@ -24,7 +24,7 @@ export interface TrainResult {
   runDir: string;
 }
 
-/** A single-weight policy: every parameter trained ("full") or one low-rank delta ("lora"). */
+/** Returns the spec of a single-weight policy: every parameter trained ("full") or one low-rank delta ("lora"). */
 function singleWeightSpec(ctx: RunContext, weights: number[], stream: number): PolicySpec {
   const variant = ctx.config.conditioning.variant === "lora" ? "lora" : "none";
   return { variant, prompt: false, klRange: null, fixedWeights: weights, stream };

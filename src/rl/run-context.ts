@@ -1,5 +1,5 @@
 /**
- * What every training method shares before its first RL step: the validated run folder, the
+ * Set-up every training method shares before its first RL step: the validated run folder, the
  * reward functions, π_ref, the training examples and the reward normalisation measured on π_ref.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
