@@ -34,7 +34,7 @@ export async function renderFrontSvg(front: FrontData): Promise<string> {
 }
 
 /** Writes `text` to `path` through a temporary file in the same folder and a rename. */
-async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tempPath = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
     await writeFile(tempPath, text, "utf8");
