@@ -16,6 +16,7 @@ import { parseWeightGrid } from "../eval/weight-grid.js";
 import { loadModelFolder } from "../model/checkpoint.js";
 import { trainRun } from "../rl/methods.js";
 import { loadConfigRewards, resolveReferencePath, resolveRewards } from "../rl/run-context.js";
+import { compareCommand } from "./compare.js";
 import { formatTable, writeEvaluation } from "./report.js";
 
 /** Thrown for bad command-line usage; printed without a stack trace. */
@@ -34,6 +35,7 @@ Commands:
   train      train a CLP policy from a config, then evaluate it over a weight grid
   eval       evaluate a trained policy over a weight grid on the test split
   generate   summarise a description under a given weight vector
+  compare    compare several methods' evaluations in one HTML report
 
 Run "clp <command> --help" for a command's options.
 `;
@@ -380,6 +382,8 @@ export async function main(argv: string[]): Promise<void> {
       return evaluate(rest);
     case "generate":
       return generateCommand(rest);
+    case "compare":
+      return compareCommand(rest);
     case undefined:
     case "-h":
     case "--help":
