@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-# 1. Debian packages: libtorch (the engine) and the build tools for the addon.
+# 1. Debian packages: libtorch (the engine), the build tools for the addon, and Chromium, which
+# test/compare.test.ts drives through playwright-core to load the comparison report.
 # libopenblas0-pthread replaces the reference BLAS that libtorch-dev pulls in without recommends;
 # matmuls are several times slower without it.
-apt_packages=(g++ make python3)
+apt_packages=(g++ make python3 chromium)
 # With LIBTORCH set, libtorch comes from that folder instead of Debian.
 if [ -z "${LIBTORCH:-}" ]; then apt_packages+=(libtorch-dev libopenblas0-pthread); fi
 missing=()
