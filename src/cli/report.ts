@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EvalSettings, WeightResult } from "../eval/evaluate.js";
+import { EVAL_FORMAT } from "../eval/eval-file.js";
 import { writeFrontReport } from "../eval/plot.js";
 import { writeFileAtomic } from "../model/safetensors.js";
 
@@ -40,9 +41,6 @@ export function steeringChecks(objectives: readonly string[], points: readonly W
     };
   });
 }
-
-/** Format tag of front.json. */
-export const EVAL_FORMAT = "clp-eval/1";
 
 /** Writes front.json, front.csv, front.svg and front.html into `dir`; returns the steering checks. */
 export async function writeEvaluation(
