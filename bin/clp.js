@@ -14,7 +14,7 @@ try {
 } catch (err) {
   // Errors clp raises on bad input carry a message that names the value and the fix.
   const known = ["UsageError", "ClpConfigError", "ConfigError", "CheckpointError", "WeightError", "PolicyMismatchError",
-    "DataError", "RewardError", "RewardModuleError", "TokenizerFileError", "TorchError", "PromptFormatError", "ReportError"];
+    "DataError", "RewardError", "RewardModuleError", "TokenizerFileError", "TorchError", "PromptFormatError", "ReportError", "TrainingInterrupted"];
   if (err instanceof Error && known.includes(err.name)) {
     process.stderr.write(`clp: ${err.message}\n`);
   } else {

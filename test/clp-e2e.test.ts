@@ -36,10 +36,10 @@ const base = {
   seed: 5,
 };
 
-test("short CLP run steers both rewards", () => {
+test("short CLP run steers both rewards", async () => {
   const runDir = mkdtempSync(join(tmpdir(), "clp-e2e-"));
   const config = resolveConfig(base, "e2e");
-  const result = trainRun(config, runDir, { quiet: true });
+  const result = await trainRun(config, runDir, { quiet: true });
   const examples = loadSplit(defaultTaskPaths().validation, { limit: 48 });
   const rewards = config.objectives.map((name) => getReward(name));
   const settings = { prompts: 48, samplesPerPrompt: 1, maxNewTokens: 16, temperature: 1, seed: 3, maxSourceTokens: 96, batchSize: 48 };
@@ -63,7 +63,7 @@ test("short CLP run steers both rewards", () => {
   assert.equal(torch.liveTensorCount(), 0);
 });
 
-test("NaN reward stops run with checkpoint", () => {
+test("NaN reward stops run with checkpoint", async () => {
   let calls = 0;
   registerReward({
     name: "flaky-length",
@@ -74,15 +74,16 @@ test("NaN reward stops run with checkpoint", () => {
   }, { replace: true });
   const runDir = mkdtempSync(join(tmpdir(), "clp-nan-"));
   const config = resolveConfig({ ...base, objectives: ["coverage", "flaky-length"], rl: { ...base.rl, steps: 3 } }, "nan");
-  assert.throws(() => trainRun(config, runDir, { quiet: true }), (err: unknown) => {
+  await assert.rejects(trainRun(config, runDir, { quiet: true }), (err: unknown) => {
     assert.ok(err instanceof RewardError);
     assert.equal(err.rewardName, "flaky-length");
     assert.match(err.message, /flaky-length/);
     assert.match(err.message, /RL step 1/);
+    assert.match(err.message, /clp train --resume/);
     assert.ok(typeof err.summary === "string");
     return true;
   });
-  const saved = ClpPolicy.load(join(runDir, "checkpoint"));
+  const saved = ClpPolicy.load(join(runDir, "checkpoints", "step-000000", "policy"));
   assert.deepEqual(saved.objectives, ["coverage", "flaky-length"]);
   saved.dispose();
 });

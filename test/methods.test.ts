@@ -43,10 +43,10 @@ const base = {
   seed: 7,
 };
 
-function run(name: string, overrides: Record<string, unknown>): string {
+async function run(name: string, overrides: Record<string, unknown>): Promise<string> {
   const runDir = join(root, name);
   const config = resolveConfig({ ...base, ...overrides }, name);
-  const result = trainRun(config, runDir, { quiet: true });
+  const result = await trainRun(config, runDir, { quiet: true });
   result.policy.dispose();
   result.reference.dispose();
   return runDir;
@@ -83,8 +83,8 @@ const clpVariants: [string, Record<string, unknown>][] = [
 ];
 
 for (const [name, overrides] of clpVariants) {
-  test(`${name} run starts at π_ref and steers`, () => {
-    const runDir = run(name, overrides);
+  test(`${name} run starts at π_ref and steers`, async () => {
+    const runDir = await run(name, overrides);
     assert.equal(firstKl(join(runDir, "metrics.jsonl")), 0);
     const policy = loadPolicy(runDir, { objectives: base.objectives });
     assert.equal(policy.kind, "clp");
@@ -97,8 +97,8 @@ for (const [name, overrides] of clpVariants) {
 // still gave equal verbosity at both vertices after 96 steps (0.512 vs 0.517 on 48 validation
 // prompts), while the parameter-conditioned variants separate them in 16 to 32 steps. The test
 // checks that it trains from π_ref and that w reaches the policy through the prompt.
-test("prompting run reads w from the prompt", () => {
-  const runDir = run("prompting", { conditioning: { variant: "none", prompt: true }, rl: { ...base.rl, steps: 4 } });
+test("prompting run reads w from the prompt", async () => {
+  const runDir = await run("prompting", { conditioning: { variant: "none", prompt: true }, rl: { ...base.rl, steps: 4 } });
   assert.equal(firstKl(join(runDir, "metrics.jsonl")), 0);
   const policy = loadPolicy(runDir);
   const description = examples[0]!.description;
@@ -108,8 +108,8 @@ test("prompting run reads w from the prompt", () => {
   policy.dispose();
 });
 
-test("Rewarded Soups trains one expert per objective", () => {
-  const runDir = run("soups", { method: "rewarded-soups", conditioning: { variant: "full" } });
+test("Rewarded Soups trains one expert per objective", async () => {
+  const runDir = await run("soups", { method: "rewarded-soups", conditioning: { variant: "full" } });
   for (const objective of base.objectives) assert.equal(firstKl(join(runDir, "experts", objective, "metrics.jsonl")), 0);
   const policy = loadPolicy(runDir);
   assert.equal(policy.kind, "rewarded-soups");
@@ -117,28 +117,28 @@ test("Rewarded Soups trains one expert per objective", () => {
   policy.dispose();
 
   // Logit mixing over the same experts, without training them again.
-  const mixingDir = run("logit-mixing", { method: "logit-mixing", conditioning: { variant: "full" }, baseline: { expertsFrom: runDir } });
+  const mixingDir = await run("logit-mixing", { method: "logit-mixing", conditioning: { variant: "full" }, baseline: { expertsFrom: runDir } });
   const mixing = loadPolicy(mixingDir);
   assert.equal(mixing.kind, "logit-mixing");
   assertSteers("logit mixing", mixing);
   mixing.dispose();
 });
 
-test("LoRA experts and one model per weight", () => {
-  const soupsDir = run("soups-lora", { method: "rewarded-soups", conditioning: { variant: "lora" } });
+test("LoRA experts and one model per weight", async () => {
+  const soupsDir = await run("soups-lora", { method: "rewarded-soups", conditioning: { variant: "lora" } });
   const soups = loadPolicy(soupsDir);
   assertSteers("rewarded soups (lora)", soups);
   soups.dispose();
-  const perWeightDir = run("per-weight", { method: "per-weight", conditioning: { variant: "full" }, baseline: { divisions: 1 } });
+  const perWeightDir = await run("per-weight", { method: "per-weight", conditioning: { variant: "full" }, baseline: { divisions: 1 } });
   const perWeight = loadPolicy(perWeightDir);
   assert.equal(perWeight.kind, "per-weight");
   assertSteers("per-weight", perWeight);
   perWeight.dispose();
 });
 
-test("DeRa realigns an attn run and KL steering moves KL", () => {
-  const aligned = run("dera-aligned", { conditioning: { variant: "attn" } });
-  const deraDir = run("dera", { method: "dera", baseline: { alignedFrom: aligned } });
+test("DeRa realigns an attn run and KL steering moves KL", async () => {
+  const aligned = await run("dera-aligned", { conditioning: { variant: "attn" } });
+  const deraDir = await run("dera", { method: "dera", baseline: { alignedFrom: aligned } });
   const dera = loadPolicy(deraDir);
   assert.equal(dera.kind, "dera");
   assertSteers("dera at α₀", dera);
@@ -151,7 +151,7 @@ test("DeRa realigns an attn run and KL steering moves KL", () => {
   dera.dispose();
 });
 
-test("three and four objectives run end to end", () => {
+test("three and four objectives run end to end", async () => {
   const liveBefore = torch.liveTensorCount();
   registerReward({
     name: "starts-capital",
@@ -161,7 +161,7 @@ test("three and four objectives run end to end", () => {
     score: ({ summary }) => (/^[A-Z]/.test(summary) ? 1 : 0),
   }, { replace: true });
   for (const objectives of [["verbosity", "brevity", "coverage"], ["verbosity", "brevity", "coverage", "starts-capital"]]) {
-    const runDir = run(`m${objectives.length}`, { objectives, rl: { ...base.rl, steps: 2 } });
+    const runDir = await run(`m${objectives.length}`, { objectives, rl: { ...base.rl, steps: 2 } });
     const policy = loadPolicy(runDir, { objectives });
     assert.deepEqual([...policy.objectives], objectives);
     const w = objectives.map((_, i) => (i === objectives.length - 1 ? 1 : 0));

@@ -41,6 +41,7 @@ Run "clp <command> --help" for a command's options.
 `;
 
 const TRAIN_HELP = `Usage: clp train --config FILE [options]
+       clp train --resume RUN_DIR [--steps N]
 
 Trains a steerable policy π(y | x, w) from the reference policy named in the config, writes the run
 folder (resolved config, reward normalisation, metrics.jsonl, checkpoint/), then evaluates it on the
@@ -49,6 +50,8 @@ test split over the weight grid (front.json, front.csv, front.svg, front.html).
 Options:
   --config FILE     training config (JSON); see configs/default.json
   --run-dir DIR     run folder (default: runs/<config name>)
+  --resume DIR      continues the run in DIR from its newest valid checkpoint, with its own
+                    config (--steps may raise the step count); finished policies are kept
   --steps N         overrides rl.steps
   --set KEY=VALUE   overrides one config field, e.g. --set conditioning.variant=lora or
                     --set 'objectives=["coverage","brevity","faithfulness"]' (VALUE is JSON,
@@ -222,6 +225,7 @@ async function train(argv: string[]): Promise<void> {
   const values = parse(argv, {
     config: { type: "string" },
     "run-dir": { type: "string" },
+    resume: { type: "string" },
     steps: { type: "string" },
     set: { type: "string", multiple: true },
     "no-eval": { type: "boolean" },
@@ -229,21 +233,41 @@ async function train(argv: string[]): Promise<void> {
     quiet: { type: "boolean" },
   }, TRAIN_HELP);
   if (values === null) return;
-  if (typeof values.config !== "string") throw new UsageError(`--config is required\n\n${TRAIN_HELP}`);
-  let config = loadConfig(values.config);
+  const resumeDir = values.resume as string | undefined;
+  if (resumeDir !== undefined && values.config !== undefined) throw new UsageError(`give either --config or --resume, not both\n\n${TRAIN_HELP}`);
+  if (resumeDir === undefined && typeof values.config !== "string") throw new UsageError(`--config is required\n\n${TRAIN_HELP}`);
+  const configPath = resumeDir !== undefined ? join(resumeDir, "config.json") : (values.config as string);
+  if (resumeDir !== undefined && !existsSync(configPath)) throw new UsageError(`${configPath} not found; --resume must name a run folder written by clp train`);
+  let config = loadConfig(configPath);
   const sets = (values.set as unknown as string[] | undefined) ?? [];
-  if (sets.length > 0) config = resolveConfig(applyOverrides(config, sets), `${values.config} with --set`);
+  if (sets.length > 0) config = resolveConfig(applyOverrides(config, sets), `${configPath} with --set`);
   const steps = intOption(values, "steps");
-  if (steps !== undefined) config = resolveConfig({ ...config, rl: { ...config.rl, steps } }, values.config);
-  const runDir = (values["run-dir"] as string | undefined) ?? join("runs", basename(values.config, ".json"));
+  if (steps !== undefined) config = resolveConfig({ ...config, rl: { ...config.rl, steps } }, configPath);
+  const runDir = resumeDir ?? (values["run-dir"] as string | undefined) ?? join("runs", basename(configPath, ".json"));
   const quiet = values.quiet === true;
-  if (values.overwrite === true && existsSync(runDir)) {
+  if (values.overwrite === true && resumeDir === undefined && existsSync(runDir)) {
     process.stderr.write(`clp train: removing the previous run in ${runDir}\n`);
     rmSync(runDir, { recursive: true, force: true });
   }
   await loadConfigRewards(config);
   const started = Date.now();
-  const result = trainRun(config, runDir, { quiet });
+  // The first SIGINT or SIGTERM lets the current step finish and saves a checkpoint; a second
+  // one exits at once.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write(`\nclp train: ${signal} received; finishing the current step and saving a checkpoint (send it again to exit at once)\n`);
+    stop.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let result;
+  try {
+    result = await trainRun(config, runDir, { quiet, resume: resumeDir !== undefined, signal: stop.signal });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
   result.reference.dispose();
   try {
     process.stdout.write(`trained in ${Math.round((Date.now() - started) / 1000)} s; run folder ${runDir}\n`);

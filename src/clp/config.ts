@@ -67,8 +67,10 @@ export interface ClpConfig {
     dirichletAlpha: number;
     maxNewTokens: number;
     temperature: number;
-    /** Saves a checkpoint every N steps (and at the end). */
+    /** Saves a resumable checkpoint every N steps (and at the end). */
     checkpointEvery: number;
+    /** Resumable checkpoints kept per policy; older ones are deleted after a newer one is saved. */
+    keepCheckpoints: number;
   };
   eval: {
     /** Lattice resolution: weights k/divisions (10 gives 11 points for m = 2). */
@@ -120,6 +122,7 @@ export const DEFAULT_CONFIG: Omit<ClpConfig, "objectives"> & { objectives: strin
     maxNewTokens: 24,
     temperature: 1,
     checkpointEvery: 50,
+    keepCheckpoints: 2,
   },
   eval: { divisions: 10, prompts: 200, samplesPerPrompt: 1, maxNewTokens: 24, temperature: 1, seed: 1234 },
   seed: 1,
@@ -221,6 +224,7 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   requireNumber(source, "rl.maxNewTokens", config.rl.maxNewTokens, positiveInt, "a positive integer");
   requireNumber(source, "rl.temperature", config.rl.temperature, (v) => v > 0, "> 0");
   requireNumber(source, "rl.checkpointEvery", config.rl.checkpointEvery, positiveInt, "a positive integer");
+  requireNumber(source, "rl.keepCheckpoints", config.rl.keepCheckpoints, positiveInt, "a positive integer");
   requireNumber(source, "eval.divisions", config.eval.divisions, positiveInt, "a positive integer");
   requireNumber(source, "eval.prompts", config.eval.prompts, nonNegativeInt, "a non-negative integer");
   requireNumber(source, "eval.samplesPerPrompt", config.eval.samplesPerPrompt, positiveInt, "a positive integer");

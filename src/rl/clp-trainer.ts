@@ -14,6 +14,7 @@
  * on-policy and no importance ratio enters the loss. The metrics log how far the sampler's
  * log-probabilities are from the ones the loss uses (samplerLogProbGap), which is float32 rounding.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import { tidy } from "../torch/index.js";
@@ -22,6 +23,7 @@ import { ClpPolicy } from "../clp/policy.js";
 import { PROMPT_FORMAT } from "../clp/prompt-format.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
+import { CheckpointError, writeFileAtomic } from "../model/safetensors.js";
 import { RewardError, scoreSummaries } from "../rewards/index.js";
 import { decodeSummary } from "../task/summarize.js";
 import { makeOptimizer } from "../train/lm.js";
@@ -32,6 +34,15 @@ import { leaveOneOutAdvantages } from "./advantages.js";
 import type { RunContext } from "./run-context.js";
 import { completionLogProbs, packBatch } from "./sequences.js";
 import { mean } from "./stats.js";
+import {
+  clpVersion,
+  listCheckpoints,
+  loadLatestCheckpoint,
+  restoreOptimizer,
+  saveTrainingCheckpoint,
+  TRAINING_STATE_FORMAT,
+  type TrainingState,
+} from "./training-state.js";
 
 /** The policy one RL run trains. */
 export interface PolicySpec {
@@ -56,15 +67,55 @@ function logUniform(rng: Rng, [low, high]: [number, number]): number {
   return Math.exp(Math.log(low) + rng.next() * (Math.log(high) - Math.log(low)));
 }
 
+/** Thrown when a stop request (SIGINT or SIGTERM) ends training after a saved checkpoint. */
+export class TrainingInterrupted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingInterrupted";
+  }
+}
+
+/** Rewrites metrics.jsonl to its first `steps` records, dropping steps a crash left unsaved. */
+function truncateMetrics(path: string, steps: number): void {
+  if (!existsSync(path)) return;
+  const lines = readFileSync(path, "utf8").split("\n").filter((line) => line.trim() !== "");
+  const kept = lines.slice(0, steps);
+  kept.forEach((line, i) => {
+    const record = JSON.parse(line) as { step?: number };
+    if (record.step !== i + 1) throw new CheckpointError(`${path}: line ${i + 1} records step ${record.step}; expected ${i + 1}`);
+  });
+  writeFileAtomic(path, [Buffer.from(kept.map((line) => line + "\n").join(""))]);
+}
+
 /**
- * Trains one policy from π_ref, writing `dir`/metrics.jsonl and `dir`/checkpoint. Returns the
- * trained policy; the caller disposes it.
+ * Trains one policy from π_ref, writing `dir`/metrics.jsonl, resumable checkpoints in
+ * `dir`/checkpoints/ and the final policy in `dir`/checkpoint. With `resume`, a finished policy
+ * is returned as it is, and an unfinished one continues from its newest valid checkpoint (or
+ * from the start when it saved none). Returns the trained policy; the caller disposes it.
  */
-export function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, label = "clp train"): ClpPolicy {
+export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, label = "clp train"): Promise<ClpPolicy> {
   const { config, reference, tokenizer, rewards, normalizer, examples } = ctx;
   const m = config.objectives.length;
   const seed = mixSeed(config.seed, spec.stream);
-  const policy = ClpPolicy.fromReference(reference, tokenizer, {
+  const checkpointDir = join(dir, "checkpoint");
+  const checkpointsRoot = join(dir, "checkpoints");
+  const metricsPath = join(dir, "metrics.jsonl");
+  if (ctx.options.resume && existsSync(join(checkpointDir, "config.json"))) {
+    const finished = ClpPolicy.load(checkpointDir);
+    if (finished.metadata.step >= config.rl.steps) {
+      ctx.log(`${label}: already trained for ${finished.metadata.step} steps; using ${checkpointDir}`);
+      return finished;
+    }
+    finished.dispose();
+  }
+  const resumed = ctx.options.resume && listCheckpoints(checkpointsRoot).length > 0
+    ? loadLatestCheckpoint(checkpointsRoot, (message) => ctx.log(message))
+    : null;
+  if (resumed !== null && JSON.stringify(resumed.state.spec) !== JSON.stringify(spec)) {
+    resumed.policy.dispose();
+    throw new CheckpointError(`${resumed.dir} was trained with ${JSON.stringify(resumed.state.spec)} but the run now asks for ${JSON.stringify(spec)}`);
+  }
+  const policy = resumed?.policy ?? ClpPolicy.fromReference(reference, tokenizer, {
     objectives: config.objectives,
     variant: spec.variant,
     lora: spec.variant === "lora" ? { rank: config.conditioning.loraRank, alpha: config.conditioning.loraAlpha, targets: config.conditioning.loraTargets } : null,
@@ -84,26 +135,65 @@ export function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, labe
   const setTraining = (flag: boolean) => {
     for (const t of trainableTensors) t.requiresGrad_(flag);
   };
-  setTraining(true);
   const optimizer = makeOptimizer(model, config.rl.lr, config.rl.weightDecay, trainable);
-  const metrics = new JsonlWriter(join(dir, "metrics.jsonl"));
-  const bar = new ProgressBar(label, config.rl.steps, process.stderr, !ctx.options.quiet);
-  const checkpointDir = join(dir, "checkpoint");
   const dataRng = new Rng(mixSeed(seed, 0x64617461));
   const weightRng = new Rng(mixSeed(seed, 0x77));
   const order: number[] = [];
+  let firstStep = 0;
+  if (resumed !== null) {
+    const { state } = resumed;
+    if (state.parameterNames.join(",") !== trainable.join(",")) {
+      optimizer.dispose();
+      policy.dispose();
+      throw new CheckpointError(`${resumed.dir}: the optimizer state covers other parameters than this policy trains`);
+    }
+    restoreOptimizer(optimizer, trainable, resumed.moments, state.optimizerStepCount);
+    dataRng.setState(state.rng.data);
+    weightRng.setState(state.rng.weights);
+    order.push(...state.order);
+    firstStep = state.step;
+    truncateMetrics(metricsPath, firstStep);
+    ctx.log(`${label}: resuming after step ${firstStep} from ${resumed.dir}`);
+  } else if (existsSync(metricsPath)) {
+    truncateMetrics(metricsPath, 0);
+  }
+  setTraining(true);
+  const metrics = new JsonlWriter(metricsPath);
+  const bar = new ProgressBar(label, config.rl.steps, process.stderr, !ctx.options.quiet);
   const { promptsPerStep: P, samplesPerPrompt: k } = config.rl;
   const started = Date.now();
 
-  const saveCheckpoint = () => {
+  /** Saves a resumable checkpoint after `completed` steps, with the generator states to continue from. */
+  const saveTrainingState = (completed: number, rng: { data: number[]; weights: number[] }, remaining: number[]) => {
     setTraining(false);
-    policy.save(checkpointDir, { runDir: ctx.runDir, config });
-    setTraining(true);
+    try {
+      const state: TrainingState = {
+        format: TRAINING_STATE_FORMAT,
+        step: completed,
+        optimizerStepCount: optimizer.stepCount,
+        parameterNames: trainable,
+        rng,
+        order: remaining,
+        spec,
+        config,
+        clpVersion: clpVersion(),
+      };
+      return saveTrainingCheckpoint(checkpointsRoot, policy, optimizer, state, config.rl.keepCheckpoints);
+    } finally {
+      setTraining(true);
+    }
   };
 
   try {
-    for (let step = 0; step < config.rl.steps; step++) {
+    for (let step = firstStep; step < config.rl.steps; step++) {
+      // Lets SIGINT and SIGTERM handlers run between steps.
+      await new Promise((resolveTick) => setImmediate(resolveTick));
+      if (ctx.options.signal?.aborted) {
+        const saved = step > firstStep || resumed === null ? saveTrainingState(step, { data: dataRng.getState(), weights: weightRng.getState() }, [...order]) : resumed.dir;
+        throw new TrainingInterrupted(`stopped after step ${step} of ${config.rl.steps}; checkpoint in ${saved}; continue with: clp train --resume ${ctx.runDir}`);
+      }
       const stepStart = Date.now();
+      const atStepStart = { rng: { data: dataRng.getState(), weights: weightRng.getState() }, order: [...order] };
       const picked: SummaryExample[] = [];
       const steering: { weights: number[]; kl: number }[] = [];
       for (let p = 0; p < P; p++) {
@@ -134,9 +224,9 @@ export function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, labe
         raw = scoreSummaries(rewards, rows, summaries);
       } catch (err) {
         if (err instanceof RewardError) {
-          saveCheckpoint();
+          const saved = saveTrainingState(step, atStepStart.rng, atStepStart.order);
           throw new RewardError(
-            `${err.message} (at RL step ${step + 1}; the policy before this step is saved in ${checkpointDir})`,
+            `${err.message} (at RL step ${step + 1}; the state before this step is saved in ${saved}; fix the reward, then continue with: clp train --resume ${ctx.runDir})`,
             { rewardName: err.rewardName, sampleIndex: err.sampleIndex, summary: err.summary, value: err.value, cause: err },
           );
         }
@@ -193,9 +283,13 @@ export function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, labe
       };
       metrics.write(record);
       bar.update(step + 1, `R ${mean(scalarized).toFixed(2)} kl ${mean(stats.klPerSeq).toFixed(2)} len ${mean(stats.tokenCounts).toFixed(1)}`);
-      if ((step + 1) % config.rl.checkpointEvery === 0) saveCheckpoint();
+      if ((step + 1) % config.rl.checkpointEvery === 0 && step + 1 < config.rl.steps) {
+        saveTrainingState(step + 1, { data: dataRng.getState(), weights: weightRng.getState() }, [...order]);
+      }
     }
-    saveCheckpoint();
+    saveTrainingState(config.rl.steps, { data: dataRng.getState(), weights: weightRng.getState() }, [...order]);
+    setTraining(false);
+    policy.save(checkpointDir, { runDir: ctx.runDir, config });
   } catch (err) {
     optimizer.dispose();
     setTraining(false);

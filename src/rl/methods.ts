@@ -31,34 +31,42 @@ function singleWeightSpec(ctx: RunContext, weights: number[], stream: number): P
 }
 
 /** Trains the m experts, expert i at the vertex eᵢ, in runDir/experts/<objective>. */
-function trainExperts(ctx: RunContext): string[] {
+async function trainExperts(ctx: RunContext): Promise<string[]> {
   const m = ctx.config.objectives.length;
-  return ctx.config.objectives.map((name, i) => {
+  const dirs: string[] = [];
+  for (const [i, name] of ctx.config.objectives.entries()) {
     const dir = join(ctx.runDir, "experts", name);
     ctx.log(`expert ${i + 1}/${m}: objective "${name}"`);
-    trainPolicy(ctx, singleWeightSpec(ctx, vertex(m, i), i + 1), dir, `expert ${name}`).dispose();
-    return join(dir, "checkpoint");
-  });
+    (await trainPolicy(ctx, singleWeightSpec(ctx, vertex(m, i), i + 1), dir, `expert ${name}`)).dispose();
+    dirs.push(join(dir, "checkpoint"));
+  }
+  return dirs;
 }
 
 /** Trains a policy at every weight of the lattice, in runDir/per-weight/<index>. */
-function trainPerWeight(ctx: RunContext): string[] {
+async function trainPerWeight(ctx: RunContext): Promise<string[]> {
   const grid = simplexGrid(ctx.config.objectives.length, ctx.config.baseline.divisions);
-  return grid.map((w, i) => {
+  const dirs: string[] = [];
+  for (const [i, w] of grid.entries()) {
     const dir = join(ctx.runDir, "per-weight", String(i));
     ctx.log(`per-weight policy ${i + 1}/${grid.length}: w = [${w.map((x) => x.toFixed(2))}]`);
-    trainPolicy(ctx, singleWeightSpec(ctx, w, 100 + i), dir, `w=[${w.map((x) => x.toFixed(2))}]`).dispose();
-    return join(dir, "checkpoint");
-  });
+    (await trainPolicy(ctx, singleWeightSpec(ctx, w, 100 + i), dir, `w=[${w.map((x) => x.toFixed(2))}]`)).dispose();
+    dirs.push(join(dir, "checkpoint"));
+  }
+  return dirs;
 }
 
-/** Runs the method of `config` in `runDir` and returns the policy it produced. */
-export function trainRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): TrainResult {
+/**
+ * Runs the method of `config` in `runDir` and returns the policy it produced. With
+ * `options.resume`, policies already trained are kept and the others continue from their
+ * newest checkpoint.
+ */
+export async function trainRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): Promise<TrainResult> {
   const ctx = prepareRun(config, runDir, options);
   try {
     switch (config.method) {
       case "clp":
-        trainPolicy(ctx, clpSpec(ctx), runDir).dispose();
+        (await trainPolicy(ctx, clpSpec(ctx), runDir)).dispose();
         writeRunPolicy(runDir, { kind: "clp", checkpoints: ["checkpoint"] });
         break;
       case "rewarded-soups":
@@ -69,13 +77,13 @@ export function trainRun(config: ClpConfig, runDir: string, options: TrainOption
           experts = readRunPolicyCheckpoints(from, ["rewarded-soups", "logit-mixing"]);
           ctx.log(`reusing the experts of ${from}`);
         } else {
-          experts = trainExperts(ctx);
+          experts = await trainExperts(ctx);
         }
         writeRunPolicy(runDir, { kind: config.method, checkpoints: experts });
         break;
       }
       case "per-weight":
-        writeRunPolicy(runDir, { kind: "per-weight", checkpoints: trainPerWeight(ctx) });
+        writeRunPolicy(runDir, { kind: "per-weight", checkpoints: await trainPerWeight(ctx) });
         break;
       case "dera": {
         const aligned = resolveReferencePath(config.baseline.alignedFrom, "baseline.alignedFrom");

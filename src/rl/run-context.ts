@@ -2,7 +2,7 @@
  * Set-up every training method shares before its first RL step: the validated run folder, the
  * reward functions, π_ref, the training examples and the reward normalisation measured on π_ref.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClpConfigError, type ClpConfig } from "../clp/config.js";
@@ -21,6 +21,10 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Overrides the training examples (tests use small slices). */
   trainExamples?: SummaryExample[];
+  /** Continues the run in its folder from its saved checkpoints instead of starting anew. */
+  resume?: boolean;
+  /** When aborted, training saves a checkpoint after the current step and stops. */
+  signal?: AbortSignal;
 }
 
 /** Shared state of one training run; the caller disposes `reference`. */
@@ -99,10 +103,50 @@ function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewa
 }
 
 /**
+ * Reopens a run folder for `--resume`: the config must be the one the run saved, and the reward
+ * normalisation is read back rather than measured again.
+ */
+function resumeRun(config: ClpConfig, runDir: string, options: TrainOptions): RunContext {
+  const savedConfig = join(runDir, "config.json");
+  const normalizerPath = join(runDir, "reward-normalizer.json");
+  if (!existsSync(savedConfig) || !existsSync(normalizerPath)) {
+    throw new ClpConfigError(`${runDir} is not a run folder that can be resumed (config.json or reward-normalizer.json is missing); start it with clp train --config`);
+  }
+  const saved = JSON.parse(readFileSync(savedConfig, "utf8")) as unknown;
+  const { rl: savedRl, ...savedRest } = saved as ClpConfig;
+  const { rl, ...rest } = config;
+  // Only the step count may change on resume, so a run can be extended.
+  if (JSON.stringify(savedRest) !== JSON.stringify(rest) || JSON.stringify({ ...savedRl, steps: 0 }) !== JSON.stringify({ ...rl, steps: 0 })) {
+    throw new ClpConfigError(`${savedConfig} differs from the config given to resume it; resume with the run's own config (clp train --resume ${runDir})`);
+  }
+  const rewards = resolveRewards(config);
+  const ref = loadModelFolder(resolveReferencePath(config.reference));
+  ref.model.requiresGrad_(false);
+  writeFileSync(savedConfig, JSON.stringify(config, null, 2) + "\n");
+  const limit = config.data.trainLimit > 0 ? { limit: config.data.trainLimit } : {};
+  const examples = options.trainExamples ?? loadSplit(defaultTaskPaths().train, limit);
+  const log = (message: string) => {
+    if (!options.quiet) process.stderr.write(`clp train: ${message}\n`);
+  };
+  return {
+    config,
+    runDir,
+    reference: ref.model,
+    tokenizer: ref.tokenizer,
+    rewards,
+    normalizer: RewardNormalizer.load(normalizerPath, config.objectives),
+    examples,
+    options,
+    log,
+  };
+}
+
+/**
  * Checks the run folder (new or empty, so one folder never mixes the metrics of two runs), loads
  * π_ref and the data, writes the resolved config and measures the reward normalisation.
  */
 export function prepareRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): RunContext {
+  if (options.resume) return resumeRun(config, runDir, options);
   if (existsSync(runDir) && readdirSync(runDir).length > 0) {
     throw new ClpConfigError(`run folder ${runDir} already holds files; choose another --run-dir, or remove it (clp train --overwrite)`);
   }
