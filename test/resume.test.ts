@@ -19,7 +19,7 @@ const tiny = {
   seed: 11,
 };
 
-/** Metrics records without their timing fields, which differ between runs. */
+/** Reads the metrics records without their timing fields, which differ between runs. */
 function metricsOf(runDir: string): Record<string, unknown>[] {
   return readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((line) => {
     const { stepSeconds: _a, rolloutSeconds: _b, elapsedSeconds: _c, ...rest } = JSON.parse(line) as Record<string, unknown>;

@@ -117,7 +117,7 @@ export function saveTrainingCheckpoint(root: string, policy: ClpPolicy, optimize
   return final;
 }
 
-/** Checkpoint folder names in `root`, newest first. */
+/** Returns the checkpoint folder names in `root`, newest first. */
 export function listCheckpoints(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root)
@@ -152,7 +152,7 @@ export function verifyCheckpoint(dir: string): string | null {
  */
 export function loadLatestCheckpoint(root: string, warn: (message: string) => void = () => {}): LoadedCheckpoint {
   const names = listCheckpoints(root);
-  if (names.length === 0) throw new CheckpointError(`${root} holds no checkpoint (step-NNNNNN folders); the run saved none before it stopped`);
+  if (names.length === 0) throw new CheckpointError(`${root} contains no checkpoint (step-NNNNNN folders); the run saved none before it stopped, so start it again with clp train --config`);
   const reasons: string[] = [];
   for (const name of names) {
     const dir = join(root, name);
