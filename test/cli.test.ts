@@ -60,7 +60,7 @@ test("unknown reward and used run folder fail before writing", () => {
   mkdirSync(used);
   writeFileSync(join(used, "config.json"), "{}");
   const again = clp("train", "--config", path, "--run-dir", used);
-  assert.match(again.stderr, /run folder .*used already holds files; choose another --run-dir, or remove it \(clp train --overwrite\)/);
+  assert.match(again.stderr, /run folder .*used already contains files; choose another --run-dir, or remove it \(clp train --overwrite\)/);
   assert.equal(readFileSync(join(used, "config.json"), "utf8"), "{}");
 });
 
@@ -123,9 +123,24 @@ test("train with a reward module and --set, then eval and generate", () => {
   assert.equal(generated.status, 0, generated.stderr);
   assert.ok(generated.stdout.trim().length > 0);
 
+  // --overwrite deletes only run folders, and only after the config checks pass.
+  const precious = join(dir, "precious");
+  mkdirSync(precious);
+  writeFileSync(join(precious, "thesis.txt"), "keep me");
+  const refused = clp("train", "--config", config, "--run-dir", precious, "--overwrite");
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /--overwrite deletes only run folders written by clp train/);
+  assert.equal(readFileSync(join(precious, "thesis.txt"), "utf8"), "keep me");
+  const unknownReward = clp("train", "--config", config, "--run-dir", runDir, "--overwrite", "--set", 'objectives=["coverage","nosuch"]');
+  assert.match(unknownReward.stderr, /unknown reward "nosuch"/);
+  assert.ok(readFileSync(join(runDir, "config.json"), "utf8").length > 0, "the earlier run is still there");
+  assert.match(clp("generate", "--run", runDir, "--weights", "0,1", "--file", join(dir, "missing.txt")).stderr, /^clp: ENOENT: no such file or directory/);
+  assert.match(clp("eval", "--run", runDir, "--samples", "0").stderr, /--samples must be an integer ≥ 1/);
+
   const badSet = clp("train", "--config", config, "--run-dir", join(dir, "other"), "--set", "conditioning.colour=blue");
   assert.match(badSet.stderr, /unknown field "conditioning\.colour"/);
   assert.match(clp("train", "--config", config, "--set", "novalue").stderr, /--set needs KEY=VALUE/);
+  assert.match(clp("train", "--config", config, "--set", "__proto__.x=1").stderr, /does not name a config field/);
   writeFileSync(config, JSON.stringify({ rewardModules: ["rewards/missing.mjs"] }));
   const missing = clp("train", "--config", config, "--run-dir", join(dir, "third"));
   assert.equal(missing.status, 1);

@@ -61,6 +61,10 @@ test("config errors name the field and the fix", () => {
   assert.throws(() => resolveConfig({ method: "dera" }, "x.json"), /method "dera" needs field "baseline\.alignedFrom"/);
   assert.throws(() => resolveConfig({ method: "rewarded-soups", conditioning: { variant: "attn" } }, "x.json"), /trains single-weight policies with every parameter/);
   assert.throws(() => resolveConfig({ rewardModules: "mine.js" }, "x.json"), /field "rewardModules" must be a list of module paths/);
+  assert.throws(() => resolveConfig({ objectives: ["brevity"] }, "x.json"), /lists one reward \(\["brevity"\]\); steering needs at least two/);
+  assert.throws(() => resolveConfig({ conditioning: { klRange: "0.1" } }, "x.json"), /"conditioning\.klRange" must be a list \(or null\)/);
+  assert.throws(() => resolveConfig({ conditioning: { loraTargets: ["q_proj", "q_proj"] } }, "x.json"), /each once/);
+  assert.throws(() => resolveConfig({ eval: { seed: -1.5 } }, "x.json"), /"eval\.seed" is -1\.5; it must be a non-negative integer/);
   assert.throws(() => resolveConfig({ rl: { lr: "fast" } }, "x.json"), /field "rl\.lr" must be a number, got "fast"/);
   assert.equal(resolveConfig({}, "x.json").rl.samplesPerPrompt, 4);
 });

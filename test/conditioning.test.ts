@@ -236,7 +236,7 @@ test("KL-steerable policy writes α and rejects α outside its range", () => {
   assert.throws(() => policy.validateSteering({ weights: [1, 0, 0], kl: 0.5 }), /kl 0\.5 is outside the range \[0\.01, 0\.2\]/);
   policy.dispose();
   const fixed = ClpPolicy.fromReference(reference, tokenizer, metadata("attn"));
-  assert.throws(() => fixed.validateSteering({ weights: [1, 0, 0], kl: 0.1 }), /trained at the single KL coefficient 0\.05 .* use DeRa/);
+  assert.throws(() => fixed.validateSteering({ weights: [1, 0, 0], kl: 0.1 }), /trained at the single KL coefficient 0\.05 .* realign it with DeRa/);
   fixed.dispose();
   reference.dispose();
 });

@@ -2,9 +2,9 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { resolveConfig } from "../src/clp/config.js";
-import { loadPolicy } from "../src/clp/load-policy.js";
+import { loadPolicy, policySourceFiles } from "../src/clp/load-policy.js";
 import type { SteerablePolicy } from "../src/clp/steerable.js";
 import { defaultTaskPaths, loadSplit } from "../src/data/dataset.js";
 import { evaluatePolicy } from "../src/eval/evaluate.js";
@@ -43,8 +43,9 @@ const base = {
   seed: 7,
 };
 
+// Run folders are given relative to the working directory, as users type them.
 async function run(name: string, overrides: Record<string, unknown>): Promise<string> {
-  const runDir = join(root, name);
+  const runDir = relative(process.cwd(), join(root, name));
   const config = resolveConfig({ ...base, ...overrides }, name);
   const result = await trainRun(config, runDir, { quiet: true });
   result.policy.dispose();
@@ -113,6 +114,7 @@ test("Rewarded Soups trains one expert per objective", async () => {
   for (const objective of base.objectives) assert.equal(firstKl(join(runDir, "experts", objective, "metrics.jsonl")), 0);
   const policy = loadPolicy(runDir);
   assert.equal(policy.kind, "rewarded-soups");
+  assert.throws(() => policy.validateSteering({ weights: [0.5, 0.5], kl: 0.1 }), /Rewarded Soups was trained at the single KL coefficient 0\.02 and cannot be steered to kl 0\.1/);
   assertSteers("rewarded soups", policy);
   policy.dispose();
 
@@ -141,6 +143,8 @@ test("DeRa realigns an attn run and KL steering moves KL", async () => {
   const deraDir = await run("dera", { method: "dera", baseline: { alignedFrom: aligned } });
   const dera = loadPolicy(deraDir);
   assert.equal(dera.kind, "dera");
+  // Evaluation caches key on the aligned run's files too.
+  assert.ok(policySourceFiles(deraDir).map((f) => resolve(f)).includes(resolve(aligned, "checkpoint", "model.safetensors")));
   assertSteers("dera at α₀", dera);
   const reference = loadModelFolder("models/ref").model;
   const rewards = ["verbosity", "brevity"].map((n) => getReward(n));

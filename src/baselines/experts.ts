@@ -4,6 +4,8 @@
  */
 import type { ClpPolicy } from "../clp/policy.js";
 import { PolicyMismatchError } from "../clp/policy.js";
+import type { Steering } from "../clp/steerable.js";
+import { WeightError } from "../clp/weights.js";
 
 /** Throws unless every policy has fixed weights and they agree on objectives and architecture. */
 export function checkSingleWeightPolicies(policies: readonly ClpPolicy[], what: string): void {
@@ -38,4 +40,18 @@ export function checkExpertVertices(experts: readonly ClpPolicy[], what: string)
       throw new PolicyMismatchError(`${what}: expert ${i} was trained at w = [${w}], not at the vertex for objective "${e.objectives[i]}"`);
     }
   });
+}
+
+/**
+ * Rejects a KL coefficient other than the one the policies were trained at: these baselines
+ * cannot be steered in α.
+ */
+export function checkTrainedKl(policies: readonly ClpPolicy[], steering: Steering, what: string): void {
+  const kl = steering.kl ?? null;
+  const trained = policies[0]!.metadata.klCoef;
+  if (kl !== null && Math.abs(kl - trained) > 1e-12) {
+    throw new WeightError(
+      `${what} was trained at the single KL coefficient ${trained} and cannot be steered to kl ${kl}; realign it with DeRa (method "dera" with baseline.alignedFrom naming this run) or drop --kl`,
+    );
+  }
 }

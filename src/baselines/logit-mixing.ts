@@ -8,7 +8,7 @@ import type { Decoder, Steering, SteerablePolicy } from "../clp/steerable.js";
 import { validateWeights } from "../clp/weights.js";
 import { promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
-import { checkExpertVertices } from "./experts.js";
+import { checkExpertVertices, checkTrainedKl } from "./experts.js";
 
 /** Mixes the logits of m single-objective experts with the weights w. */
 export class LogitMixingPolicy implements SteerablePolicy {
@@ -24,6 +24,7 @@ export class LogitMixingPolicy implements SteerablePolicy {
 
   validateSteering(steering: Steering): void {
     validateWeights(steering.weights, this.objectives);
+    checkTrainedKl(this.experts, steering, "logit mixing");
   }
 
   prompt(description: string, _steering: Steering): number[] {

@@ -6,7 +6,7 @@ import type { ClpPolicy } from "../clp/policy.js";
 import type { Decoder, Steering, SteerablePolicy } from "../clp/steerable.js";
 import { validateWeights, WeightError } from "../clp/weights.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
-import { checkSingleWeightPolicies } from "./experts.js";
+import { checkSingleWeightPolicies, checkTrainedKl } from "./experts.js";
 
 /** Largest difference per entry at which a requested w counts as a trained one. */
 const MATCH_TOLERANCE = 1e-6;
@@ -41,6 +41,7 @@ export class PerWeightPolicy implements SteerablePolicy {
 
   validateSteering(steering: Steering): void {
     this.policyAt(steering.weights);
+    checkTrainedKl(this.policies, steering, "this per-weight run");
   }
 
   prompt(description: string, steering: Steering): number[] {

@@ -14,7 +14,7 @@ import type { Decoder, Steering, SteerablePolicy } from "../clp/steerable.js";
 import { validateWeights } from "../clp/weights.js";
 import { promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
-import { checkExpertVertices } from "./experts.js";
+import { checkExpertVertices, checkTrainedKl } from "./experts.js";
 
 /** Interpolates the parameters of m single-objective experts. */
 export class RewardedSoupsPolicy implements SteerablePolicy {
@@ -30,6 +30,7 @@ export class RewardedSoupsPolicy implements SteerablePolicy {
 
   validateSteering(steering: Steering): void {
     validateWeights(steering.weights, this.objectives);
+    checkTrainedKl(this.experts, steering, "Rewarded Soups");
   }
 
   prompt(description: string, _steering: Steering): number[] {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, resolveConfig, type ClpConfig } from "../clp/config.js";
-import { expectationFor, loadPolicy } from "../clp/load-policy.js";
+import { expectationFor, loadPolicy, policySourceFiles } from "../clp/load-policy.js";
 import { summarize, type SteerablePolicy } from "../clp/steerable.js";
 import { parseWeights, simplexGrid } from "../clp/weights.js";
 import { PerWeightPolicy } from "../baselines/per-weight.js";
@@ -14,8 +14,9 @@ import { EvalCache } from "../eval/cache.js";
 import { evaluateFront, type EvalSettings } from "../eval/evaluate.js";
 import { parseWeightGrid } from "../eval/weight-grid.js";
 import { loadModelFolder } from "../model/checkpoint.js";
+import { resolveRewardModulePath } from "../rewards/index.js";
 import { trainRun } from "../rl/methods.js";
-import { loadConfigRewards, resolveReferencePath, resolveRewards } from "../rl/run-context.js";
+import { isRunFolder, loadConfigRewards, resolveReferencePath, resolveRewards, validateRunInputs } from "../rl/run-context.js";
 import { compareCommand } from "./compare.js";
 import { formatTable, writeEvaluation } from "./report.js";
 
@@ -77,10 +78,12 @@ Options:
                     row per line (comma- or space-separated, optional header of objective names)
   --kl A[,B…]       KL coefficients to steer to (KL-steerable CLP policies and DeRa runs); with
                     several, each gets its own folder kl-<A>/ under --out
-Finished weights are kept in OUT/eval-cache/, so an interrupted evaluation continues where it
-stopped; the cache is keyed by the policy, the weights and every setting above.
   --quiet           prints no progress
   -h, --help        prints this help
+
+Finished weights are kept in OUT/eval-cache/, so an interrupted evaluation continues where it
+stopped. The cache is keyed by the files the policy was read from, the weights and every
+setting above.
 `;
 
 const GENERATE_HELP = `Usage: clp generate --run DIR --weights W [options] (--text TEXT | --file FILE)
@@ -99,7 +102,7 @@ Options:
   --temperature T    sampling temperature (default 1)
   --greedy           picks the most likely token at each step
   --seed N           random seed (default 1)
-  --max-new-tokens N maximum summary length in tokens (default 24)
+  --max-new-tokens N maximum summary length in tokens (default 20)
   -h, --help         prints this help
 `;
 
@@ -186,21 +189,23 @@ async function runEvaluation(target: EvalTarget) {
   try {
     const test = loadSplit(defaultTaskPaths().test);
     const examples = settings.prompts > 0 ? test.slice(0, settings.prompts) : test;
+    // Records the number of prompts actually used (0 and counts above the split mean all of them).
+    settings.prompts = examples.length;
     const started = Date.now();
-    // A retrained policy rewrites policy.json, so its modification time keys the cache too.
-    const policyFile = join(target.runDir, "policy.json");
-    const cache = new EvalCache(join(outDir, "eval-cache"), {
-      run: resolve(target.runDir),
-      written: existsSync(policyFile) ? statSync(policyFile).mtimeMs : null,
-      kind: policy.kind,
+    // Every file the policy was read from keys the cache, so a retrained policy (or a retrained
+    // run that a DeRa or logit-mixing run borrows from) misses it.
+    const sources = policySourceFiles(target.runDir).map((file) => {
+      const stat = existsSync(file) ? statSync(file) : null;
+      return [resolve(file), stat?.size ?? null, stat?.mtimeMs ?? null];
     });
+    const cache = new EvalCache(join(outDir, "eval-cache"), { kind: policy.kind, sources });
     const front = evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet, kl, cache });
     const steering = await writeEvaluation(outDir, { title, method: policy.kind, klCoef: kl }, config.objectives, settings, front.reference, front.points);
     process.stdout.write(`\n${formatTable(config.objectives, front.reference, front.points)}\n\n`);
     for (const s of steering) {
       process.stdout.write(
         `steering ${s.objective}: ${s.ownVertexMean.toFixed(3)} at its own vertex vs ${s.otherVertexMean.toFixed(3)} ` +
-          `(difference ${s.difference.toFixed(3)}, ${(s.difference / s.combinedStderr).toFixed(1)} standard errors) ${s.passed ? "ok" : "NOT SEPARATED"}\n`,
+          `(difference ${s.difference.toFixed(3)}, ${s.combinedStderr > 0 ? `${(s.difference / s.combinedStderr).toFixed(1)} standard errors` : "standard error 0"}) ${s.passed ? "ok" : "NOT SEPARATED"}\n`,
       );
     }
     const reused = front.cachedPoints > 0 ? ` (${front.cachedPoints} read from ${join(outDir, "eval-cache")})` : "";
@@ -240,16 +245,24 @@ async function train(argv: string[]): Promise<void> {
   if (resumeDir !== undefined && !existsSync(configPath)) throw new UsageError(`${configPath} not found; --resume must name a run folder written by clp train`);
   let config = loadConfig(configPath);
   const sets = (values.set as unknown as string[] | undefined) ?? [];
-  if (sets.length > 0) config = resolveConfig(applyOverrides(config, sets), `${configPath} with --set`);
+  if (sets.length > 0) {
+    config = resolveConfig(applyOverrides(config, sets), `${configPath} with --set`);
+    // Module paths given with --set are relative to the working directory; stored absolute.
+    config.rewardModules = config.rewardModules.map((module) => resolveRewardModulePath(module, process.cwd()));
+  }
   const steps = intOption(values, "steps");
   if (steps !== undefined) config = resolveConfig({ ...config, rl: { ...config.rl, steps } }, configPath);
   const runDir = resumeDir ?? (values["run-dir"] as string | undefined) ?? join("runs", basename(configPath, ".json"));
   const quiet = values.quiet === true;
+  await loadConfigRewards(config);
+  validateRunInputs(config);
   if (values.overwrite === true && resumeDir === undefined && existsSync(runDir)) {
+    if (!statSync(runDir).isDirectory() || !isRunFolder(runDir)) {
+      throw new UsageError(`--overwrite deletes only run folders written by clp train, and ${runDir} is not one (no config.json with metrics or a policy); remove it yourself or choose another --run-dir`);
+    }
     process.stderr.write(`clp train: removing the previous run in ${runDir}\n`);
     rmSync(runDir, { recursive: true, force: true });
   }
-  await loadConfigRewards(config);
   const started = Date.now();
   // The first SIGINT or SIGTERM lets the current step finish and saves a checkpoint; a second
   // one exits at once.
@@ -288,6 +301,9 @@ export function applyOverrides(config: ClpConfig, sets: readonly string[]): Reco
     const eq = item.indexOf("=");
     if (eq <= 0) throw new UsageError(`--set needs KEY=VALUE, e.g. --set rl.steps=20; got "${item}"`);
     const path = item.slice(0, eq).split(".");
+    if (path.some((key) => key === "__proto__" || key === "constructor" || key === "prototype" || key === "")) {
+      throw new UsageError(`--set ${item}: "${item.slice(0, eq)}" does not name a config field`);
+    }
     const text = item.slice(eq + 1);
     let value: unknown;
     try {
@@ -334,7 +350,7 @@ async function evaluate(argv: string[]): Promise<void> {
   try {
     const outDir = (values.out as string | undefined) ?? values.run;
     mkdirSync(outDir, { recursive: true });
-    const settings = evalSettings(config, { prompts: intOption(values, "prompts"), samples: intOption(values, "samples") });
+    const settings = evalSettings(config, { prompts: intOption(values, "prompts"), samples: intOption(values, "samples", 1) });
     const divisions = intOption(values, "divisions", 1) ?? config.eval.divisions;
     const grid = evalGrid(policy, config, divisions, values.grid as string | undefined);
     const klValues = kl ?? [null];
@@ -370,6 +386,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   else if (typeof values.run === "string") dir = values.run;
   else throw new UsageError(`--run or --checkpoint is required\n\n${GENERATE_HELP}`);
   if (typeof values.weights !== "string") throw new UsageError(`--weights is required, e.g. --weights 0.2,0.8\n\n${GENERATE_HELP}`);
+  if (typeof values.text === "string" && typeof values.file === "string") throw new UsageError("give the description with --text or --file, not both");
   let text: string;
   if (typeof values.text === "string") text = values.text;
   else if (typeof values.file === "string") text = readFileSync(values.file === "-" ? 0 : values.file, "utf8");
@@ -378,7 +395,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   const temperature = values.temperature === undefined ? 1 : Number(values.temperature);
   if (!(temperature > 0)) throw new UsageError(`--temperature must be a positive number, got "${String(values.temperature)}"`);
   const samples = intOption(values, "samples", 1) ?? 1;
-  const maxNewTokens = intOption(values, "max-new-tokens", 1) ?? 24;
+  const maxNewTokens = intOption(values, "max-new-tokens", 1) ?? 20;
   const seed = intOption(values, "seed") ?? 1;
   const kl = klOption(values) ?? null;
   const policy = loadPolicy(dir);

@@ -108,23 +108,23 @@ export const DEFAULT_CONFIG: Omit<ClpConfig, "objectives"> & { objectives: strin
     klRange: null,
   },
   baseline: { expertsFrom: "", alignedFrom: "", divisions: 2 },
-  data: { maxSourceTokens: 128, trainLimit: 0 },
+  data: { maxSourceTokens: 96, trainLimit: 0 },
   calibration: { prompts: 64, samplesPerPrompt: 2 },
   rl: {
-    steps: 200,
+    steps: 150,
     promptsPerStep: 8,
     samplesPerPrompt: 4,
     klCoef: 0.05,
-    lr: 2e-4,
+    lr: 1e-4,
     weightDecay: 0,
     gradClip: 1,
     dirichletAlpha: 1,
-    maxNewTokens: 24,
+    maxNewTokens: 20,
     temperature: 1,
     checkpointEvery: 50,
     keepCheckpoints: 2,
   },
-  eval: { divisions: 10, prompts: 200, samplesPerPrompt: 1, maxNewTokens: 24, temperature: 1, seed: 1234 },
+  eval: { divisions: 10, prompts: 400, samplesPerPrompt: 1, maxNewTokens: 20, temperature: 1, seed: 1234 },
   seed: 1,
 };
 
@@ -144,7 +144,8 @@ function mergeSection<T extends Section>(source: string, name: string, defaults:
     // A field whose default is null or a list takes a list (or null); the caller checks its entries.
     const listField = defaults[key] === null || Array.isArray(defaults[key]);
     if (listField ? !(value === null || Array.isArray(value)) : typeof value !== expected) {
-      throw new ClpConfigError(`${source}: field "${name}.${key}" must be a ${expected}, got ${JSON.stringify(value)}`);
+      const kind = listField ? "list (or null)" : expected;
+      throw new ClpConfigError(`${source}: field "${name}.${key}" must be a ${kind}, got ${JSON.stringify(value)}`);
     }
     out[key] = value;
   }
@@ -170,6 +171,9 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   const objectives = r.objectives ?? DEFAULT_CONFIG.objectives;
   if (!Array.isArray(objectives) || objectives.length < 1 || objectives.some((o) => typeof o !== "string" || o === "")) {
     throw new ClpConfigError(`${source}: field "objectives" must be a non-empty list of reward names, e.g. ["coverage", "brevity"]`);
+  }
+  if (objectives.length < 2) {
+    throw new ClpConfigError(`${source}: field "objectives" lists one reward (${JSON.stringify(objectives)}); steering needs at least two, e.g. ["coverage", "brevity"]`);
   }
   if (new Set(objectives).size !== objectives.length) {
     throw new ClpConfigError(`${source}: field "objectives" lists a reward twice: ${JSON.stringify(objectives)}`);
@@ -230,6 +234,7 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   requireNumber(source, "eval.samplesPerPrompt", config.eval.samplesPerPrompt, positiveInt, "a positive integer");
   requireNumber(source, "eval.maxNewTokens", config.eval.maxNewTokens, positiveInt, "a positive integer");
   requireNumber(source, "eval.temperature", config.eval.temperature, (v) => v > 0, "> 0");
+  requireNumber(source, "eval.seed", config.eval.seed, (v) => Number.isInteger(v) && v >= 0, "a non-negative integer");
   return config;
 }
 
@@ -237,8 +242,8 @@ function validateConditioning(source: string, config: ClpConfig): void {
   const c = config.conditioning;
   requireNumber(source, "conditioning.loraRank", c.loraRank, (v) => Number.isInteger(v) && v >= 1, "a positive integer");
   requireNumber(source, "conditioning.loraAlpha", c.loraAlpha, (v) => v > 0, "> 0");
-  if (c.loraTargets === null || c.loraTargets.length === 0 || c.loraTargets.some((t) => !(LORA_TARGETS as readonly string[]).includes(t))) {
-    throw new ClpConfigError(`${source}: field "conditioning.loraTargets" is ${JSON.stringify(c.loraTargets)}; list one or more of ${LORA_TARGETS.join(", ")}`);
+  if (c.loraTargets === null || c.loraTargets.length === 0 || new Set(c.loraTargets).size !== c.loraTargets.length || c.loraTargets.some((t) => !(LORA_TARGETS as readonly string[]).includes(t))) {
+    throw new ClpConfigError(`${source}: field "conditioning.loraTargets" is ${JSON.stringify(c.loraTargets)}; list one or more of ${LORA_TARGETS.join(", ")}, each once`);
   }
   if (c.klRange !== null) {
     const [low, high] = c.klRange;

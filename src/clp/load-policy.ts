@@ -39,9 +39,12 @@ export interface RunPolicyFile {
   reference?: string;
 }
 
-/** Writes policy.json into `runDir`, storing paths relative to it. */
+/**
+ * Writes policy.json into `runDir`. Paths are given as absolute or relative to the working
+ * directory, and stored relative to the run folder, so the folder can be read from anywhere.
+ */
 export function writeRunPolicy(runDir: string, file: Omit<RunPolicyFile, "format">): void {
-  const rel = (p: string) => (isAbsolute(p) ? relative(runDir, p) : p);
+  const rel = (p: string) => relative(resolve(runDir), resolve(p)) || ".";
   const out: RunPolicyFile = { format: RUN_POLICY_FORMAT, ...file, checkpoints: file.checkpoints.map(rel) };
   if (file.aligned !== undefined) out.aligned = rel(file.aligned);
   writeFileSync(join(runDir, "policy.json"), JSON.stringify(out, null, 2) + "\n");
@@ -53,6 +56,9 @@ function readRunPolicy(path: string): RunPolicyFile {
     raw = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
   } catch (err) {
     throw new CheckpointError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new CheckpointError(`${path} must contain a JSON object with "format", "kind" and "checkpoints"; retrain the run to rewrite it`);
   }
   if (raw.format !== RUN_POLICY_FORMAT) {
     throw new CheckpointError(`${path}: field "format" is ${JSON.stringify(raw.format)}; expected "${RUN_POLICY_FORMAT}"`);
@@ -79,13 +85,35 @@ export function readRunPolicyCheckpoints(runDir: string, kinds: readonly PolicyK
 
 /** Returns what a run's config requires of its checkpoints: objectives always, the rest for CLP runs. */
 export function expectationFor(config: ClpConfig): PolicyExpectation {
-  if (config.method !== "clp") return { objectives: config.objectives };
+  if (config.method === "dera") return { objectives: config.objectives };
+  if (config.method !== "clp") return { objectives: config.objectives, maxSourceTokens: config.data.maxSourceTokens };
   const c = config.conditioning;
   return {
     objectives: config.objectives,
     variant: c.variant,
     promptFormat: c.prompt || c.klRange !== null ? PROMPT_FORMAT : null,
+    maxSourceTokens: config.data.maxSourceTokens,
   };
+}
+
+/**
+ * Lists every file whose content determines the policy of a run or policy folder, following a
+ * DeRa run to its aligned run: evaluation caches key on their sizes and modification times.
+ */
+export function policySourceFiles(path: string): string[] {
+  const descriptor = join(path, "policy.json");
+  if (!existsSync(descriptor)) {
+    const dir = existsSync(join(path, "checkpoint")) ? join(path, "checkpoint") : path;
+    return [join(dir, "config.json"), join(dir, "model.safetensors")];
+  }
+  const file = readRunPolicy(descriptor);
+  const files = [descriptor];
+  for (const c of file.checkpoints) {
+    const dir = isAbsolute(c) ? c : join(path, c);
+    files.push(join(dir, "config.json"), join(dir, "model.safetensors"));
+  }
+  if (file.aligned !== undefined) files.push(...policySourceFiles(isAbsolute(file.aligned) ? file.aligned : join(path, file.aligned)));
+  return files;
 }
 
 /** Loads several policy folders, freeing the loaded ones if a later one fails. */

@@ -58,6 +58,7 @@ export interface PolicyExpectation {
   variant?: string;
   promptFormat?: string | null;
   numCopies?: number;
+  maxSourceTokens?: number;
 }
 
 /** A conditioned GPT with its tokenizer and metadata. */
@@ -110,6 +111,19 @@ export class ClpPolicy implements SteerablePolicy {
     if (!(CONDITIONING_VARIANTS as readonly string[]).includes(meta.variant)) {
       return fail(`${dir}/config.json: "metadata.clp.variant" is ${JSON.stringify(meta.variant)}; known variants: ${CONDITIONING_VARIANTS.join(", ")}`);
     }
+    if (!Number.isInteger(meta.maxSourceTokens) || meta.maxSourceTokens < 1) {
+      return fail(`${dir}/config.json: "metadata.clp.maxSourceTokens" is ${JSON.stringify(meta.maxSourceTokens)}; it must be a positive integer`);
+    }
+    if (meta.klRange !== null && !(Array.isArray(meta.klRange) && meta.klRange.length === 2 && meta.klRange[0] > 0 && meta.klRange[1] > meta.klRange[0])) {
+      return fail(`${dir}/config.json: "metadata.clp.klRange" is ${JSON.stringify(meta.klRange)}; it must be null or [min, max] with 0 < min < max`);
+    }
+    // The stored deltas must be exactly the ones the recorded variant creates.
+    const expectedDeltas = conditionedParameters(model.config, meta.variant, meta.lora ?? undefined);
+    const actual = JSON.stringify([...model.deltas].sort(([a], [b]) => a.localeCompare(b)));
+    const wanted = JSON.stringify([...expectedDeltas].sort(([a], [b]) => a.localeCompare(b)));
+    if (actual !== wanted) {
+      return fail(`${dir}: the weights' conditioned parameters do not match variant "${meta.variant}" recorded in config.json; the metadata was edited or belongs to another checkpoint`);
+    }
     const copies = meta.fixedWeights ? 1 : meta.objectives.length;
     if (model.numCopies !== 0 && model.numCopies !== copies) {
       return fail(`${dir}: the weights hold ${model.numCopies} copies but "metadata.clp" describes ${copies} (${meta.fixedWeights ? "a single-weight policy" : `objectives ${meta.objectives}`})`);
@@ -126,6 +140,9 @@ export class ClpPolicy implements SteerablePolicy {
     if (expect.promptFormat !== undefined && expect.promptFormat !== meta.promptFormat) {
       return fail(`${dir}: the checkpoint's prompt format is ${JSON.stringify(meta.promptFormat)} but the config asks for ${JSON.stringify(expect.promptFormat)}`);
     }
+    if (expect.maxSourceTokens !== undefined && expect.maxSourceTokens !== meta.maxSourceTokens) {
+      return fail(`${dir}: the checkpoint cuts descriptions to ${meta.maxSourceTokens} tokens but the config asks for ${expect.maxSourceTokens} (data.maxSourceTokens)`);
+    }
     if (expect.numCopies !== undefined && expect.numCopies !== model.numCopies) {
       return fail(`${dir}: the checkpoint holds ${model.numCopies} copies but the config needs ${expect.numCopies}`);
     }
@@ -141,7 +158,7 @@ export class ClpPolicy implements SteerablePolicy {
     if (range === null) {
       if (Math.abs(kl - this.metadata.klCoef) > 1e-12) {
         throw new WeightError(
-          `this policy was trained at the single KL coefficient ${this.metadata.klCoef} and cannot be steered to kl ${kl}; train with conditioning.klRange, or use DeRa steering (--dera)`,
+          `this policy was trained at the single KL coefficient ${this.metadata.klCoef} and cannot be steered to kl ${kl}; train with conditioning.klRange, or realign it with DeRa (method "dera" with baseline.alignedFrom naming this run)`,
         );
       }
       return kl;

@@ -93,7 +93,7 @@ function truncateMetrics(path: string, steps: number): void {
  * is returned as it is, and an unfinished one continues from its newest valid checkpoint (or
  * from the start when it saved none). Returns the trained policy; the caller disposes it.
  */
-export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, label = "clp train"): Promise<ClpPolicy> {
+export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, label = "training"): Promise<ClpPolicy> {
   const { config, reference, tokenizer, rewards, normalizer, examples } = ctx;
   const m = config.objectives.length;
   const seed = mixSeed(config.seed, spec.stream);

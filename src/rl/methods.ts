@@ -67,7 +67,7 @@ export async function trainRun(config: ClpConfig, runDir: string, options: Train
     switch (config.method) {
       case "clp":
         (await trainPolicy(ctx, clpSpec(ctx), runDir)).dispose();
-        writeRunPolicy(runDir, { kind: "clp", checkpoints: ["checkpoint"] });
+        writeRunPolicy(runDir, { kind: "clp", checkpoints: [join(runDir, "checkpoint")] });
         break;
       case "rewarded-soups":
       case "logit-mixing": {

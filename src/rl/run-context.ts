@@ -88,7 +88,13 @@ function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewa
   });
   const summaries = generation.tokens.map((t) => decodeSummary(tokenizer, t));
   const scores = scoreSummaries(rewards, rows, summaries);
-  const normalizer = RewardNormalizer.fit(config.objectives, scores);
+  let normalizer: RewardNormalizer;
+  try {
+    normalizer = RewardNormalizer.fit(config.objectives, scores);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new ClpConfigError(`reward calibration on ${rows.length} samples of π_ref failed: ${err.message}; raise calibration.prompts or calibration.samplesPerPrompt`);
+  }
   const columns = config.objectives.map((_, j) => scores.map((r) => r[j]!));
   const correlations: Record<string, { pearson: number; spearman: number }> = {};
   for (let a = 0; a < columns.length; a++) {
@@ -100,6 +106,34 @@ function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewa
     }
   }
   return { normalizer, correlations, samples: rows.length, means: columns.map(mean) };
+}
+
+/**
+ * Checks everything a run reads before it writes anything: the reward names, π_ref's folder and
+ * the earlier runs a baseline borrows (experts for logit mixing, the aligned run for DeRa).
+ */
+export function validateRunInputs(config: ClpConfig): void {
+  resolveRewards(config);
+  resolveReferencePath(config.reference);
+  if ((config.method === "rewarded-soups" || config.method === "logit-mixing") && config.baseline.expertsFrom !== "") {
+    const from = resolveReferencePath(config.baseline.expertsFrom, "baseline.expertsFrom");
+    if (!existsSync(join(from, "policy.json"))) {
+      throw new ClpConfigError(`field "baseline.expertsFrom" names ${from}, which has no policy.json; train the experts first (clp train --config configs/methods/rewarded-soups.json) or clear the field to train them here`);
+    }
+  }
+  if (config.method === "dera") {
+    const aligned = resolveReferencePath(config.baseline.alignedFrom, "baseline.alignedFrom");
+    if (!existsSync(join(aligned, "policy.json")) && !existsSync(join(aligned, "checkpoint"))) {
+      throw new ClpConfigError(`field "baseline.alignedFrom" names ${aligned}, which is not a finished run; train the aligned policy first (for example clp train --config configs/methods/attn-clp.json)`);
+    }
+  }
+}
+
+/** True when `dir` is empty or looks like a clp run folder, so --overwrite may delete it. */
+export function isRunFolder(dir: string): boolean {
+  const entries = readdirSync(dir);
+  if (entries.length === 0) return true;
+  return entries.includes("config.json") && ["reward-normalizer.json", "metrics.jsonl", "policy.json", "calibration.json"].some((f) => entries.includes(f));
 }
 
 /**
@@ -148,8 +182,9 @@ function resumeRun(config: ClpConfig, runDir: string, options: TrainOptions): Ru
 export function prepareRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): RunContext {
   if (options.resume) return resumeRun(config, runDir, options);
   if (existsSync(runDir) && readdirSync(runDir).length > 0) {
-    throw new ClpConfigError(`run folder ${runDir} already holds files; choose another --run-dir, or remove it (clp train --overwrite)`);
+    throw new ClpConfigError(`run folder ${runDir} already contains files; choose another --run-dir, or remove it (clp train --overwrite)`);
   }
+  validateRunInputs(config);
   const rewards = resolveRewards(config);
   const ref = loadModelFolder(resolveReferencePath(config.reference));
   ref.model.requiresGrad_(false);
