@@ -162,7 +162,8 @@ function renderMetrics(comparison: Comparison): string {
       differenceCell(method),
       dominanceCells(method),
       ...method.rankCorrelations.map((rho) => cell(formatValue(rho))),
-      cell(`${totals.violations} of ${totals.pairs} steps`),
+      // Each step along an edge can violate both of its objectives, so the maximum is 2 × steps.
+      cell(`${totals.violations} of ${2 * totals.pairs} checks`),
       ...method.rewardRanges.map((range) =>
         cell(`${formatStatistic(range.min)} – ${formatStatistic(range.max)}`),
       ),
