@@ -1,13 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig } from "../src/clp/config.js";
 import { loadSafetensors } from "../src/model/safetensors.js";
 import { trainRun } from "../src/rl/methods.js";
-import { listCheckpoints, loadLatestCheckpoint, verifyCheckpoint } from "../src/rl/training-state.js";
+import type { ClpPolicy } from "../src/clp/policy.js";
+import { listCheckpoints, loadLatestCheckpoint, saveTrainingCheckpoint, verifyCheckpoint, type TrainingState } from "../src/rl/training-state.js";
+import type { AdamW } from "../src/torch/index.js";
 import * as torch from "../src/torch/index.js";
 
 const tiny = {
@@ -164,4 +166,23 @@ test("SIGINT saves and prints how to resume", async () => {
   assert.equal(mismatch.status, 1);
   assert.match(mismatch.stderr, /differs from the config given to resume it/);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test("failed save keeps the earlier checkpoint", async () => {
+  const runDir = mkdtempSync(join(tmpdir(), "clp-full-disk-"));
+  const result = await trainRun(resolveConfig({ ...tiny, rl: { ...tiny.rl, steps: 2 } }, "tiny"), runDir, { quiet: true });
+  result.policy.dispose();
+  result.reference.dispose();
+  const root = join(runDir, "checkpoints");
+  const state = JSON.parse(readFileSync(join(root, "step-000002", "state.json"), "utf8")) as TrainingState;
+  // A policy whose save fails as a full disk would.
+  const failing = { save: () => { throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }); } } as unknown as ClpPolicy;
+  assert.throws(
+    () => saveTrainingCheckpoint(root, failing, {} as AdamW, { ...state, step: 3 }, 2),
+    /saving checkpoint step-000003 into .* failed \(ENOSPC: no space left on device, write\); the earlier checkpoint step-000002 is intact/,
+  );
+  assert.deepEqual(listCheckpoints(root), ["step-000002"]);
+  assert.equal(verifyCheckpoint(join(root, "step-000002")), null);
+  assert.ok(!readdirSync(root).some((name) => name.includes("partial")));
+  rmSync(runDir, { recursive: true, force: true });
 });

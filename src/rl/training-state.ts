@@ -98,21 +98,31 @@ export function saveTrainingCheckpoint(root: string, policy: ClpPolicy, optimize
   for (const name of readdirSync(root)) {
     if (/^\.step-\d+\.partial-\d+$/.test(name)) rmSync(join(root, name), { recursive: true, force: true });
   }
-  mkdirSync(temp);
-  policy.save(join(temp, "policy"), { step: state.step });
-  const moments = new Map<string, Tensor>();
-  state.parameterNames.forEach((name, i) => {
-    moments.set(`exp_avg.${name}`, optimizer.expAvg[i]!);
-    moments.set(`exp_avg_sq.${name}`, optimizer.expAvgSq[i]!);
-  });
-  saveSafetensors(join(temp, "optimizer.safetensors"), moments, { format: TRAINING_STATE_FORMAT });
-  writeFileAtomic(join(temp, "state.json"), [Buffer.from(JSON.stringify(state, null, 2) + "\n")]);
-  const files: Record<string, { bytes: number; sha256: string }> = {};
-  for (const path of listFiles(temp)) files[relative(temp, path)] = { bytes: statSync(path).size, sha256: sha256(path) };
-  writeFileAtomic(join(temp, "MANIFEST.json"), [Buffer.from(JSON.stringify({ format: TRAINING_STATE_FORMAT, step: state.step, files }, null, 2) + "\n")]);
-  rmSync(final, { recursive: true, force: true });
-  renameSync(temp, final);
-  fsyncDir(root);
+  try {
+    mkdirSync(temp);
+    policy.save(join(temp, "policy"), { step: state.step });
+    const moments = new Map<string, Tensor>();
+    state.parameterNames.forEach((name, i) => {
+      moments.set(`exp_avg.${name}`, optimizer.expAvg[i]!);
+      moments.set(`exp_avg_sq.${name}`, optimizer.expAvgSq[i]!);
+    });
+    saveSafetensors(join(temp, "optimizer.safetensors"), moments, { format: TRAINING_STATE_FORMAT });
+    writeFileAtomic(join(temp, "state.json"), [Buffer.from(JSON.stringify(state, null, 2) + "\n")]);
+    const files: Record<string, { bytes: number; sha256: string }> = {};
+    for (const path of listFiles(temp)) files[relative(temp, path)] = { bytes: statSync(path).size, sha256: sha256(path) };
+    writeFileAtomic(join(temp, "MANIFEST.json"), [Buffer.from(JSON.stringify({ format: TRAINING_STATE_FORMAT, step: state.step, files }, null, 2) + "\n")]);
+    rmSync(final, { recursive: true, force: true });
+    renameSync(temp, final);
+    fsyncDir(root);
+  } catch (err) {
+    rmSync(temp, { recursive: true, force: true });
+    const previous = listCheckpoints(root)[0];
+    throw new CheckpointError(
+      `saving checkpoint ${stepName(state.step)} into ${root} failed (${(err as Error).message}); ` +
+        `${previous === undefined ? "no earlier checkpoint exists" : `the earlier checkpoint ${previous} is intact`}. ` +
+        "Free disk space or fix the folder's permissions, then continue with clp train --resume",
+    );
+  }
   for (const old of listCheckpoints(root).slice(keep)) rmSync(join(root, old), { recursive: true, force: true });
   return final;
 }
