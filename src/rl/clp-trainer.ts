@@ -13,6 +13,11 @@
  * Each batch is sampled from the current policy and used for one update, so the gradient is
  * on-policy and no importance ratio enters the loss. The metrics log how far the sampler's
  * log-probabilities are from the ones the loss uses (samplerLogProbGap), which is float32 rounding.
+ *
+ * The penalty uses the per-token estimator k1 = log π − log π_ref summed over the sequence. Folded
+ * into the reward, it makes the REINFORCE gradient an unbiased estimate of the sequence KL's
+ * gradient. k3 (kl.ts) estimates the same KL, is never negative and varies less when π is close to
+ * π_ref, but as a reward it would bias the gradient, so it is only logged (klK3).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,6 +36,7 @@ import { JsonlWriter } from "../util/jsonl.js";
 import { ProgressBar } from "../util/progress.js";
 import { mixSeed, Rng } from "../util/rng.js";
 import { leaveOneOutAdvantages } from "./advantages.js";
+import { klK1, klK3 } from "./kl.js";
 import type { RunContext } from "./run-context.js";
 import { completionLogProbs, packBatch } from "./sequences.js";
 import { mean } from "./stats.js";
@@ -241,7 +247,8 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         const logp = completionLogProbs(model, packed, mix, { temperature: config.rl.temperature });
         const refLogp = torch.noGrad(() => completionLogProbs(reference, packed, null, { temperature: config.rl.temperature }));
         const seqLogp = logp.sum(1);
-        const klPerSeq = torch.noGrad(() => logp.detach().sub(refLogp).sum(1)).toArray();
+        const klPerSeq = torch.noGrad(() => klK1(logp.detach(), refLogp).sum(1)).toArray();
+        const klK3PerSeq = torch.noGrad(() => klK3(logp.detach(), refLogp).sum(1)).toArray();
         const tokenCounts = packed.tokenMask.sum(1).toArray();
         const entropyEstimate = -logp.detach().sum().item() / tokenCounts.reduce((a, b) => a + b, 0);
         // The sampler's log-probabilities against the scored ones: both come from the same
@@ -255,7 +262,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         const advantages = leaveOneOutAdvantages(groups).flat();
         const loss = seqLogp.mul(torch.tensor(advantages)).mean().neg();
         loss.backward();
-        return { loss: loss.item(), klPerSeq, tokenCounts, entropyEstimate, samplerGap };
+        return { loss: loss.item(), klPerSeq, klK3PerSeq, tokenCounts, entropyEstimate, samplerGap };
       });
       const gradNorm = torch.clipGradNorm(trainableTensors, config.rl.gradClip);
       const skipped = !Number.isFinite(gradNorm);
@@ -270,6 +277,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         normalizedRewards: Object.fromEntries(config.objectives.map((name, j) => [name, mean(normalized.map((r) => r[j]!))])),
         scalarizedReward: mean(scalarized),
         kl: mean(stats.klPerSeq),
+        klK3: mean(stats.klK3PerSeq),
         klCoef: mean(steering.map((s) => s.kl)),
         entropy: stats.entropyEstimate,
         samplerLogProbGap: stats.samplerGap,

@@ -1,0 +1,164 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as torch from "../src/torch/index.js";
+import { conditionedParameters } from "../src/clp/conditioning.js";
+import { ClpConfigError, resolveConfig, type ClpConfig } from "../src/clp/config.js";
+import { ClpPolicy } from "../src/clp/policy.js";
+import { defaultTaskPaths, loadSplit } from "../src/data/dataset.js";
+import { evaluatePolicy } from "../src/eval/evaluate.js";
+import { saveModelFolder } from "../src/model/checkpoint.js";
+import type { GptConfig } from "../src/model/config.js";
+import { generate } from "../src/model/generate.js";
+import { Gpt } from "../src/model/gpt.js";
+import { getReward, registerReward, RewardError, type RewardFunction, type RewardInput } from "../src/rewards/index.js";
+import { leaveOneOutAdvantages } from "../src/rl/advantages.js";
+import { clpSpec, trainPolicy, type PolicySpec } from "../src/rl/clp-trainer.js";
+import { klK1, klK2, klK3 } from "../src/rl/kl.js";
+import { prepareRun, type RunContext } from "../src/rl/run-context.js";
+import { completionLogProbs, packBatch } from "../src/rl/sequences.js";
+import { Tokenizer } from "../src/tokenizer/bpe.js";
+import { Rng } from "../src/util/rng.js";
+
+// Invariants of the RL loop, each on tiny inputs with the real engine. Trainer runs use a tiny
+// random GPT with the committed tokenizer as π_ref and take one to five steps.
+
+const { tidy } = torch;
+const tiny: GptConfig = { vocabSize: 61, contextLength: 48, dModel: 32, nLayers: 2, nHeads: 4, dMlp: 64, dropout: 0, layerNormEps: 1e-5 };
+const tokenizer = Tokenizer.load("models/ref/tokenizer.json");
+const examples = loadSplit(defaultTaskPaths().validation, { limit: 8 });
+const root = mkdtempSync(join(tmpdir(), "clp-rl-invariants-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function maxDiff(a: readonly number[], b: readonly number[]): number {
+  assert.equal(a.length, b.length);
+  return a.reduce((worst, x, i) => Math.max(worst, Math.abs(x - b[i]!)), 0);
+}
+
+/** Returns the smallest value; Math.min(...xs) overflows the call stack for long arrays. */
+function minimum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => Math.min(a, b), Infinity);
+}
+
+function maxAbs(xs: readonly number[]): number {
+  return xs.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
+}
+
+function meanAndStandardError(xs: readonly number[]): { mean: number; sd: number; se: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1);
+  return { mean, sd: Math.sqrt(variance), se: Math.sqrt(variance / xs.length) };
+}
+
+/**
+ * Adds a fixed logit to the listed tokens: hidden unit 0 after the final LayerNorm is pinned at 1,
+ * and column 0 of the output layer contains the biases (0 for every other token).
+ */
+function biasTokens(model: Gpt, biases: ReadonlyMap<number, number>): void {
+  torch.noGrad(() =>
+    tidy(() => {
+      model.params.get("ln_f.weight")!.narrow(0, 0, 1).fill_(0);
+      model.params.get("ln_f.bias")!.narrow(0, 0, 1).fill_(1);
+      const head = model.params.get("lm_head.weight")!;
+      head.narrow(1, 0, 1).fill_(0);
+      for (const [id, bias] of biases) head.narrow(0, id, 1).narrow(1, 0, 1).fill_(bias);
+    }),
+  );
+}
+
+/** Saves a tiny random GPT with the committed tokenizer as a model folder standing in for π_ref. */
+function tinyReference(name: string, options: { dropout?: number; biases?: Map<number, number> } = {}): string {
+  const dir = join(root, `${name}-reference`);
+  const model = Gpt.init({ ...tiny, vocabSize: tokenizer.vocabSize, contextLength: 96, dropout: options.dropout ?? 0 }, 17);
+  if (options.biases) biasTokens(model, options.biases);
+  saveModelFolder(dir, model, tokenizer);
+  model.dispose();
+  return dir;
+}
+
+const defaultReference = tinyReference("plain");
+
+function runConfig(overrides: { reference?: string; objectives?: string[]; rl?: Record<string, unknown>; conditioning?: Record<string, unknown> } = {}): ClpConfig {
+  return resolveConfig(
+    {
+      reference: overrides.reference ?? defaultReference,
+      objectives: overrides.objectives ?? ["test-length", "brevity"],
+      data: { maxSourceTokens: 32 },
+      calibration: { prompts: 4, samplesPerPrompt: 2 },
+      rl: { steps: 1, promptsPerStep: 2, samplesPerPrompt: 3, maxNewTokens: 8, checkpointEvery: 1000, ...overrides.rl },
+      conditioning: overrides.conditioning,
+      seed: 5,
+    },
+    "rl-invariants",
+  );
+}
+
+/** Calibrates a run in root/`name` (or reopens it); the caller trains and disposes ctx.reference. */
+function startRun(name: string, config: ClpConfig, resume = false): RunContext {
+  return prepareRun(config, join(root, name), { quiet: true, trainExamples: examples, resume });
+}
+
+async function train(ctx: RunContext, spec: PolicySpec = clpSpec(ctx)): Promise<void> {
+  (await trainPolicy(ctx, spec, ctx.runDir)).dispose();
+}
+
+type MetricsRecord = Record<string, unknown> & { step: number; loss: number | null; kl: number | null; klK3: number | null; rewards: Record<string, number | null> };
+
+function readMetrics(runDir: string): MetricsRecord[] {
+  return readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as MetricsRecord);
+}
+
+function lengthScore(summary: string): number {
+  return summary.length / (summary.length + 20);
+}
+
+function testReward(name: string, score: (input: RewardInput) => number, extra: Partial<RewardFunction> = {}): void {
+  registerReward({ name, description: `test reward ${name}`, range: [0, 1], higherIsBetter: true, score, ...extra }, { replace: true });
+}
+
+testReward("test-length", ({ summary }) => lengthScore(summary));
+
+// ---- KL estimators ------------------------------------------------------------------------
+
+test("KL estimators converge to KL(π‖π_ref)", () => {
+  const n = 200_000;
+  const pi = [0.5, 0.5];
+  const piRef = [0.9, 0.1];
+  torch.manualSeed(11);
+  const [k1, k2, k3] = tidy(() => {
+    const tokens = torch.multinomial(torch.tensor(pi), n, true);
+    const logp = torch.tensor(pi).log().indexSelect(0, tokens).reshape(1, n);
+    const refLogp = torch.tensor(piRef).log().indexSelect(0, tokens).reshape(1, n);
+    return [klK1(logp, refLogp).toArray(), klK2(logp, refLogp).toArray(), klK3(logp, refLogp).toArray()];
+  });
+  const kl = pi[0]! * Math.log(pi[0]! / piRef[0]!) + pi[1]! * Math.log(pi[1]! / piRef[1]!);
+  const k2Mean = 0.5 * (pi[0]! * Math.log(pi[0]! / piRef[0]!) ** 2 + pi[1]! * Math.log(pi[1]! / piRef[1]!) ** 2);
+  assert.equal(kl.toFixed(4), "0.5108");
+  assert.equal(k2Mean.toFixed(4), "0.7339");
+  const s1 = meanAndStandardError(k1);
+  const s2 = meanAndStandardError(k2);
+  const s3 = meanAndStandardError(k3);
+  // Four standard errors: a correct estimator fails this with probability below 1e-4.
+  assert.ok(Math.abs(s1.mean - kl) < 4 * s1.se, `k1 mean ${s1.mean} ± ${s1.se}, KL ${kl}`);
+  assert.ok(Math.abs(s3.mean - kl) < 4 * s3.se, `k3 mean ${s3.mean} ± ${s3.se}, KL ${kl}`);
+  assert.ok(Math.abs(s2.mean - k2Mean) < 4 * s2.se, `k2 mean ${s2.mean} ± ${s2.se}, expected ${k2Mean}`);
+  assert.ok(Math.abs(s2.mean - kl) > 20 * s2.se, `k2 is biased: mean ${s2.mean} vs KL ${kl}`);
+  assert.ok(s3.sd < s1.sd, `k3 sd ${s3.sd} vs k1 sd ${s1.sd}`);
+  assert.ok(minimum(k1) < 0, "k1 takes negative values");
+  assert.ok(minimum(k2) >= 0, "k2 is never negative");
+  assert.ok(minimum(k3) >= 0, "k3 is never negative");
+});
+
+test("k3 stays non-negative for near-equal log-probabilities", () => {
+  torch.manualSeed(12);
+  const k3 = tidy(() => {
+    const logp = torch.rand([4, 10000]).mul(-8);
+    const refLogp = logp.add(torch.randn([4, 10000]).mul(1e-4));
+    return klK3(logp, refLogp).toArray();
+  });
+  assert.ok(minimum(k3) >= 0, `min k3 ${minimum(k3)}`);
+  const masked = tidy(() => klK3(torch.zeros([2, 3]), torch.zeros([2, 3])).toArray());
+  assert.deepEqual(masked, [0, 0, 0, 0, 0, 0]);
+});
