@@ -14,7 +14,7 @@ import type { GptConfig } from "../src/model/config.js";
 import { generate } from "../src/model/generate.js";
 import { Gpt } from "../src/model/gpt.js";
 import { getReward, registerReward, RewardError, type RewardFunction, type RewardInput } from "../src/rewards/index.js";
-import { leaveOneOutAdvantages } from "../src/rl/advantages.js";
+import { isFlatGroup, leaveOneOutAdvantages } from "../src/rl/advantages.js";
 import { clpSpec, trainPolicy, type PolicySpec } from "../src/rl/clp-trainer.js";
 import { klK1, klK2, klK3 } from "../src/rl/kl.js";
 import { prepareRun, type RunContext } from "../src/rl/run-context.js";
@@ -161,4 +161,42 @@ test("k3 stays non-negative for near-equal log-probabilities", () => {
   assert.ok(minimum(k3) >= 0, `min k3 ${minimum(k3)}`);
   const masked = tidy(() => klK3(torch.zeros([2, 3]), torch.zeros([2, 3])).toArray());
   assert.deepEqual(masked, [0, 0, 0, 0, 0, 0]);
+});
+
+// ---- Advantages ---------------------------------------------------------------------------
+
+test("flat groups get exact zero advantages", () => {
+  // 0.1 − (0.1 + 0.1 + 0.1 − 0.1) / 2 is −1.4e-17 in doubles; a flat group must give exact zeros.
+  assert.deepEqual(leaveOneOutAdvantages([[0.1, 0.1, 0.1], [0.1, null, 0.1]]), [[0, 0, 0], [0, 0, 0]]);
+  assert.equal(isFlatGroup([0.1, 0.1, 0.1]), true);
+  assert.equal(isFlatGroup([1, null, null]), true);
+  assert.equal(isFlatGroup([1, 2, null]), false);
+  assert.equal(isFlatGroup([Number.NaN, Number.NaN]), false);
+});
+
+test("group size 1 is rejected", () => {
+  assert.throws(() => leaveOneOutAdvantages([[1, 2], [3]]), (e: unknown) => e instanceof RangeError && e.message === "leave-one-out needs at least 2 samples per group, got 1");
+  assert.throws(
+    () => resolveConfig({ rl: { samplesPerPrompt: 1 } }, "x.json"),
+    (e: unknown) =>
+      e instanceof ClpConfigError &&
+      e.message === `x.json: field "rl.samplesPerPrompt" is 1; it must be an integer ≥ 2, because the leave-one-out baseline needs another sample of the same prompt`,
+  );
+});
+
+// Rewards that read only the source: every sample of a prompt scores the same.
+testReward("test-source-chars", ({ source }) => (source.length % 97) / 96);
+testReward("test-source-words", ({ source }) => (source.split(/\s+/).length % 13) / 12);
+
+test("trainer counts flat groups", async () => {
+  const ctx = startRun("flat", runConfig({ objectives: ["test-source-chars", "test-source-words"] }));
+  await train(ctx);
+  const [record] = readMetrics(ctx.runDir);
+  // At step 1 the KL of every sample is 0, so each group's totals are equal.
+  assert.equal(record!.kl, 0);
+  assert.equal(record!.flatGroups, 2);
+  assert.equal(record!.loss, 0);
+  assert.equal(record!.gradNorm, 0);
+  assert.equal(record!.skippedUpdate, false);
+  ctx.reference.dispose();
 });

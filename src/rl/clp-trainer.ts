@@ -35,7 +35,7 @@ import { makeOptimizer } from "../train/lm.js";
 import { JsonlWriter } from "../util/jsonl.js";
 import { ProgressBar } from "../util/progress.js";
 import { mixSeed, Rng } from "../util/rng.js";
-import { leaveOneOutAdvantages } from "./advantages.js";
+import { isFlatGroup, leaveOneOutAdvantages } from "./advantages.js";
 import { klK1, klK3 } from "./kl.js";
 import type { RunContext } from "./run-context.js";
 import { completionLogProbs, packBatch } from "./sequences.js";
@@ -262,7 +262,8 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         const advantages = leaveOneOutAdvantages(groups).flat();
         const loss = seqLogp.mul(torch.tensor(advantages)).mean().neg();
         loss.backward();
-        return { loss: loss.item(), klPerSeq, klK3PerSeq, tokenCounts, entropyEstimate, samplerGap };
+        const flatGroups = groups.filter(isFlatGroup).length;
+        return { loss: loss.item(), klPerSeq, klK3PerSeq, tokenCounts, entropyEstimate, samplerGap, flatGroups };
       });
       const gradNorm = torch.clipGradNorm(trainableTensors, config.rl.gradClip);
       const skipped = !Number.isFinite(gradNorm);
@@ -276,6 +277,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         rewards: Object.fromEntries(config.objectives.map((name, j) => [name, mean(raw.map((r) => r[j]!))])),
         normalizedRewards: Object.fromEntries(config.objectives.map((name, j) => [name, mean(normalized.map((r) => r[j]!))])),
         scalarizedReward: mean(scalarized),
+        flatGroups: stats.flatGroups,
         kl: mean(stats.klPerSeq),
         klK3: mean(stats.klK3PerSeq),
         klCoef: mean(steering.map((s) => s.kl)),
