@@ -163,6 +163,67 @@ test("k3 stays non-negative for near-equal log-probabilities", () => {
   assert.deepEqual(masked, [0, 0, 0, 0, 0, 0]);
 });
 
+// ---- Sampling temperature -----------------------------------------------------------------
+
+test("sampled log-probabilities are tempered", () => {
+  const model = Gpt.init(tiny, 21);
+  // Sharpens the logits (std about 3 nats), so a wrong temperature shows.
+  torch.noGrad(() => model.params.get("lm_head.weight")!.mul_(30));
+  const prompts = [[5, 9, 2, 7], [3], [8, 8, 12]];
+  const temperature = 0.7;
+  const sampling = { maxNewTokens: 6, temperature, eosId: 0, padId: 1, seeds: [1, 2, 3] };
+  const generation = generate(model, prompts, null, sampling);
+  prompts.forEach((prompt, b) => {
+    const ids = [...prompt, ...generation.tokens[b]!];
+    const direct = tidy(() => {
+      const input = torch.int64Tensor(ids, [1, ids.length]);
+      const positions = torch.arange(0, ids.length).reshape(1, ids.length);
+      const logProbs = torch.noGrad(() => model.forward(input, { positions }).div(temperature).logSoftmax(-1));
+      return generation.tokens[b]!.map((token, t) => logProbs.select(1, prompt.length - 1 + t).select(1, token).item());
+    });
+    const gap = maxDiff(generation.logProbs[b]!, direct);
+    assert.ok(gap < 1e-5, `row ${b}: sampled vs log_softmax(logits / T): ${gap}`);
+  });
+  // Before any update, the ratio exp(scored − sampled) is 1 up to float32 rounding.
+  const ratioGap = (scoringTemperature: number) =>
+    tidy(() => {
+      const packed = packBatch(prompts, generation.tokens, sampling.padId);
+      const scored = torch.noGrad(() => completionLogProbs(model, packed, null, { temperature: scoringTemperature })).toArray();
+      let worst = 0;
+      generation.logProbs.forEach((row, b) => row.forEach((lp, t) => (worst = Math.max(worst, Math.abs(Math.exp(scored[b * packed.completionLength + t]! - lp) - 1)))));
+      return worst;
+    });
+  const tempered = ratioGap(temperature);
+  assert.ok(tempered < 1e-5, `ratio gap at the sampling temperature: ${tempered}`);
+  const untempered = ratioGap(1);
+  assert.ok(untempered > 1e-2, `scoring at T = 1 must not match samples drawn at T = ${temperature}: ${untempered}`);
+  model.dispose();
+});
+
+// ---- Dropout ------------------------------------------------------------------------------
+
+test("dropout is off in rollouts and scoring", async () => {
+  const reference = tinyReference("dropout", { dropout: 0.1 });
+  const ctx = startRun("dropout", runConfig({ reference }));
+  assert.equal(ctx.reference.config.dropout, 0.1);
+  // With train: true the same batch scores differently, so dropout 0.1 is active in training mode.
+  const { trained, evaluated } = tidy(() => {
+    const packed = packBatch([[5, 6, 7], [8, 9]], [[10, 11, 0], [12, 0]], tokenizer.padId);
+    torch.manualSeed(3);
+    return {
+      trained: torch.noGrad(() => completionLogProbs(ctx.reference, packed, null, { train: true })).toArray(),
+      evaluated: torch.noGrad(() => completionLogProbs(ctx.reference, packed, null, { train: false })).toArray(),
+    };
+  });
+  assert.ok(maxDiff(trained, evaluated) > 1e-4, "dropout changes log-probabilities in training mode");
+  await train(ctx);
+  const [first] = readMetrics(ctx.runDir);
+  assert.equal(first!.kl, 0);
+  assert.equal(first!.klK3, 0);
+  assert.ok((first!.samplerLogProbGap as number) < 1e-4, `sampler gap ${first!.samplerLogProbGap}`);
+  ctx.reference.dispose();
+});
+
 // ---- Advantages ---------------------------------------------------------------------------
 
 test("flat groups get exact zero advantages", () => {

@@ -14,6 +14,11 @@
  * on-policy and no importance ratio enters the loss. The metrics log how far the sampler's
  * log-probabilities are from the ones the loss uses (samplerLogProbGap), which is float32 rounding.
  *
+ * Sampling divides the logits by rl.temperature T, and π and π_ref are both scored at the same T,
+ * so the penalty is the KL between the tempered distributions softmax(logits / T) of the two
+ * models (at the default T = 1, the KL of the models themselves). Dropout is off in rollouts, in
+ * scoring and in the forward pass the loss differentiates, so the first KL is 0 for any dropout.
+ *
  * The penalty uses the per-token estimator k1 = log π − log π_ref summed over the sequence. Folded
  * into the reward, it makes the REINFORCE gradient an unbiased estimate of the sequence KL's
  * gradient. k3 (kl.ts) estimates the same KL, is never negative and varies less when π is close to
@@ -244,8 +249,9 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
       const stats = tidy(() => {
         const packed = packBatch(prompts, generation.tokens, tokenizer.padId);
         const mix = policy.mixTensor(rowWeights);
-        const logp = completionLogProbs(model, packed, mix, { temperature: config.rl.temperature });
-        const refLogp = torch.noGrad(() => completionLogProbs(reference, packed, null, { temperature: config.rl.temperature }));
+        const scoring = { temperature: config.rl.temperature, train: false };
+        const logp = completionLogProbs(model, packed, mix, scoring);
+        const refLogp = torch.noGrad(() => completionLogProbs(reference, packed, null, scoring));
         const seqLogp = logp.sum(1);
         const klPerSeq = torch.noGrad(() => klK1(logp.detach(), refLogp).sum(1)).toArray();
         const klK3PerSeq = torch.noGrad(() => klK3(logp.detach(), refLogp).sum(1)).toArray();
