@@ -17,6 +17,7 @@ import { getReward, registerReward, RewardError, type RewardFunction, type Rewar
 import { isFlatGroup, leaveOneOutAdvantages } from "../src/rl/advantages.js";
 import { clpSpec, trainPolicy, type PolicySpec } from "../src/rl/clp-trainer.js";
 import { klK1, klK2, klK3 } from "../src/rl/kl.js";
+import { policyGradientLoss } from "../src/rl/loss.js";
 import { prepareRun, type RunContext } from "../src/rl/run-context.js";
 import { completionLogProbs, packBatch } from "../src/rl/sequences.js";
 import { Tokenizer } from "../src/tokenizer/bpe.js";
@@ -259,5 +260,154 @@ test("trainer counts flat groups", async () => {
   assert.equal(record!.loss, 0);
   assert.equal(record!.gradNorm, 0);
   assert.equal(record!.skippedUpdate, false);
+  ctx.reference.dispose();
+});
+
+// ---- Padding and terminal tokens ----------------------------------------------------------
+
+const prompts = [[5, 9, 2, 7], [3], [8, 8, 12, 30, 31, 40]];
+const completions = [[11, 12, 0], [13, 14, 15, 16, 0], [17]];
+
+/** Per-token log-probabilities of completions from a right-padded batch built by hand. */
+function rightPaddedLogProbs(model: Gpt, padId: number): number[][] {
+  const rows = prompts.map((p, b) => [...p, ...completions[b]!.slice(0, -1)]);
+  const width = Math.max(...rows.map((r) => r.length));
+  return tidy(() => {
+    const ids = torch.int64Tensor(rows.flatMap((r) => [...r, ...new Array<number>(width - r.length).fill(padId)]), [rows.length, width]);
+    const positions = torch.arange(0, width).reshape(1, width).expand(rows.length, width);
+    const keyMask = torch.tensor(rows.map((r) => Array.from({ length: width }, (_, j) => (j < r.length ? 1 : 0))), "bool");
+    const logProbs = torch.noGrad(() => model.forward(ids, { positions, keyMask }).logSoftmax(-1));
+    return completions.map((c, b) => c.map((token, t) => logProbs.select(0, b).select(0, prompts[b]!.length - 1 + t).select(0, token).item()));
+  });
+}
+
+test("left and right padding give equal log-probabilities", () => {
+  const model = Gpt.init(tiny, 31);
+  const padId = 1;
+  const left = tidy(() => {
+    const packed = packBatch(prompts, completions, padId);
+    const logp = torch.noGrad(() => completionLogProbs(model, packed, null)).toArray();
+    return completions.map((c, b) => c.map((_, t) => logp[b * packed.completionLength + t]!));
+  });
+  const right = rightPaddedLogProbs(model, padId);
+  completions.forEach((_, b) => {
+    const gap = maxDiff(left[b]!, right[b]!);
+    assert.ok(gap < 1e-5, `row ${b}: left vs right padding ${gap}`);
+  });
+  model.dispose();
+});
+
+test("padding carries no weight and the last real token does", () => {
+  const model = Gpt.init(tiny, 32);
+  const perturbed = (padId: number) =>
+    tidy(() => {
+      const packed = packBatch(prompts, completions, padId);
+      const logp = torch.noGrad(() => completionLogProbs(model, packed, null));
+      return { logp: logp.toArray(), mask: packed.tokenMask.toArray(), width: packed.completionLength };
+    });
+  const a = perturbed(1);
+  const b = perturbed(50);
+  assert.deepEqual(a.logp, b.logp, "padding ids change no log-probability");
+  completions.forEach((c, row) => {
+    const mask = a.mask.slice(row * a.width, (row + 1) * a.width);
+    assert.equal(mask.lastIndexOf(1), c.length - 1, `row ${row}: the last weighted token is the last real one`);
+    for (let t = c.length; t < a.width; t++) assert.ok(a.logp[row * a.width + t] === 0, `row ${row} position ${t} is padding`);
+    assert.ok(a.logp[row * a.width + c.length - 1]! < 0, `row ${row}: the last real token has a log-probability`);
+  });
+  model.dispose();
+});
+
+test("end of text counts when it shares the padding id", () => {
+  const model = Gpt.init(tiny, 33);
+  const shared = 0;
+  biasTokens(model, new Map([[shared, 2]]));
+  const generation = generate(model, prompts, null, { maxNewTokens: 12, temperature: 1, eosId: shared, padId: shared, seeds: [4, 5, 6] });
+  assert.ok(generation.finished.some((f) => f), "some row ends with end of text");
+  tidy(() => {
+    const packed = packBatch(prompts, generation.tokens, shared);
+    const logp = torch.noGrad(() => completionLogProbs(model, packed, null)).toArray();
+    const mask = packed.tokenMask.toArray();
+    generation.tokens.forEach((tokens, b) => {
+      const row = mask.slice(b * packed.completionLength, (b + 1) * packed.completionLength);
+      assert.equal(row.reduce((x, y) => x + y, 0), tokens.length, `row ${b}: every sampled token is weighted`);
+      const last = b * packed.completionLength + tokens.length - 1;
+      assert.ok(Math.abs(logp[last]! - generation.logProbs[b]![tokens.length - 1]!) < 1e-5, `row ${b}: final token scored as sampled`);
+    });
+  });
+  model.dispose();
+});
+
+// ---- Gradient accumulation ----------------------------------------------------------------
+
+test("accumulated gradients equal the full batch", () => {
+  const base = Gpt.init(tiny, 41);
+  const model = base.withDeltas(conditionedParameters(base.config, "attn"), 2, 1);
+  base.dispose();
+  torch.manualSeed(42);
+  torch.noGrad(() => {
+    for (const [name, t] of model.params) if (name.endsWith(".delta")) tidy(() => t.add_(torch.randn(t.shape).mul(0.05)));
+  });
+  const rng = new Rng(43);
+  const batchPrompts = Array.from({ length: 8 }, (_, b) => Array.from({ length: 1 + b }, () => 2 + rng.int(59)));
+  const batchCompletions = Array.from({ length: 8 }, (_, b) => Array.from({ length: 1 + ((b * 3) % 7) }, () => 2 + rng.int(59)));
+  const advantages = [0.5, -1, 2, 0.1, -0.3, 1.5, -2, 0.7];
+  const weights = [[1, 0], [0.3, 0.7], [0, 1], [0.5, 0.5], [0.9, 0.1], [0, 1], [1, 0], [0.2, 0.8]];
+  const names = model.trainableNames(true);
+  const tensors = names.map((n) => model.params.get(n)!);
+  for (const t of tensors) t.requiresGrad_(true);
+  const gradients = () => tensors.map((t) => t.grad!.toArray());
+  const zeroGradients = () => tensors.forEach((t) => t.grad?.zero_());
+
+  tidy(() => {
+    const packed = packBatch(batchPrompts, batchCompletions, 1);
+    policyGradientLoss(completionLogProbs(model, packed, torch.tensor(weights)), advantages).backward();
+  });
+  const full = gradients();
+  zeroGradients();
+  // The loss is a mean over sequences, so each of 8 micro-batches of one sequence is divided by 8.
+  for (let b = 0; b < 8; b++) {
+    tidy(() => {
+      const packed = packBatch([batchPrompts[b]!], [batchCompletions[b]!], 1);
+      policyGradientLoss(completionLogProbs(model, packed, torch.tensor([weights[b]!])), [advantages[b]!]).div(8).backward();
+    });
+  }
+  const accumulated = gradients();
+  let largest = 0;
+  names.forEach((name, j) => {
+    const gap = maxDiff(full[j]!, accumulated[j]!);
+    largest = Math.max(largest, maxAbs(full[j]!));
+    assert.ok(gap < 1e-5, `${name}: 1×8 vs 8×1 gradient difference ${gap}`);
+  });
+  assert.ok(largest > 1e-3, `gradients are not trivially zero (largest ${largest})`);
+  model.dispose();
+});
+
+// ---- Rewards see decoded text -------------------------------------------------------------
+
+const probe = { calls: 0 };
+testReward("test-text-probe", (input) => {
+  probe.calls++;
+  for (const [field, text] of Object.entries(input)) {
+    assert.equal(typeof text, "string", `${field} is a string`);
+    for (const special of tokenizer.specialTokens) assert.ok(!(text as string).includes(special), `${field} contains ${special}: ${JSON.stringify(text)}`);
+  }
+  return lengthScore(input.summary);
+});
+
+test("rewards receive decoded text", async () => {
+  // π_ref often samples padding and end of text, so a leak would reach the reward.
+  const reference = tinyReference("probe", { biases: new Map([[tokenizer.eosId, 6], [tokenizer.padId, 8]]) });
+  const ctx = startRun("probe", runConfig({ reference, objectives: ["test-text-probe", "test-length"] }));
+  const sample = generate(ctx.reference, [tokenizer.encode("A small test prompt\nTL;DR:")], null, {
+    maxNewTokens: 8,
+    eosId: tokenizer.eosId,
+    padId: tokenizer.padId,
+    seeds: [9],
+  });
+  assert.ok(sample.tokens[0]!.includes(tokenizer.padId), `sample ${sample.tokens[0]} contains the padding id`);
+  assert.ok(tokenizer.decode([tokenizer.eosId, tokenizer.padId]).includes("<|pad|>"), "decode writes special tokens");
+  probe.calls = 0;
+  await train(ctx);
+  assert.ok(probe.calls >= 6, `the probe scored ${probe.calls} samples`);
   ctx.reference.dispose();
 });

@@ -42,6 +42,7 @@ import { ProgressBar } from "../util/progress.js";
 import { mixSeed, Rng } from "../util/rng.js";
 import { isFlatGroup, leaveOneOutAdvantages } from "./advantages.js";
 import { klK1, klK3 } from "./kl.js";
+import { policyGradientLoss } from "./loss.js";
 import type { RunContext } from "./run-context.js";
 import { completionLogProbs, packBatch } from "./sequences.js";
 import { mean } from "./stats.js";
@@ -252,7 +253,6 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         const scoring = { temperature: config.rl.temperature, train: false };
         const logp = completionLogProbs(model, packed, mix, scoring);
         const refLogp = torch.noGrad(() => completionLogProbs(reference, packed, null, scoring));
-        const seqLogp = logp.sum(1);
         const klPerSeq = torch.noGrad(() => klK1(logp.detach(), refLogp).sum(1)).toArray();
         const klK3PerSeq = torch.noGrad(() => klK3(logp.detach(), refLogp).sum(1)).toArray();
         const tokenCounts = packed.tokenMask.sum(1).toArray();
@@ -266,7 +266,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         const total = scalarized.map((r, i) => r - rowSteering[i]!.kl * klPerSeq[i]!);
         const groups = Array.from({ length: P }, (_, p) => total.slice(p * k, p * k + k));
         const advantages = leaveOneOutAdvantages(groups).flat();
-        const loss = seqLogp.mul(torch.tensor(advantages)).mean().neg();
+        const loss = policyGradientLoss(logp, advantages);
         loss.backward();
         const flatGroups = groups.filter(isFlatGroup).length;
         return { loss: loss.item(), klPerSeq, klK3PerSeq, tokenCounts, entropyEstimate, samplerGap, flatGroups };

@@ -1,0 +1,17 @@
+/** The REINFORCE loss of the RL loop. */
+import * as torch from "../torch/index.js";
+import type { Tensor } from "../torch/index.js";
+
+/**
+ * Returns −1/N Σᵢ Aᵢ Σₜ log π(yᵢₜ) for per-token log-probabilities `logp` [N, G] (0 at padding) and
+ * one advantage per sequence. It is a mean over sequences of summed token log-probabilities, so
+ * every sequence weighs the same whatever its length. Accumulating gradients over equal-sized
+ * micro-batches therefore gives the full batch's gradient when each micro-batch loss is divided
+ * by the number of micro-batches.
+ */
+export function policyGradientLoss(logp: Tensor, advantages: readonly number[]): Tensor {
+  if (advantages.length !== logp.size(0)) {
+    throw new RangeError(`policyGradientLoss: ${logp.size(0)} sequences but ${advantages.length} advantages`);
+  }
+  return logp.sum(1).mul(torch.tensor([...advantages])).mean().neg();
+}
