@@ -13,7 +13,7 @@ import { saveModelFolder } from "../src/model/checkpoint.js";
 import type { GptConfig } from "../src/model/config.js";
 import { generate } from "../src/model/generate.js";
 import { Gpt } from "../src/model/gpt.js";
-import { getReward, registerReward, RewardError, type RewardFunction, type RewardInput } from "../src/rewards/index.js";
+import { getReward, registerReward, RewardError, scoreRewardPerSample, type RewardFunction, type RewardInput } from "../src/rewards/index.js";
 import { isFlatGroup, leaveOneOutAdvantages } from "../src/rl/advantages.js";
 import { clpSpec, trainPolicy, type PolicySpec } from "../src/rl/clp-trainer.js";
 import { klK1, klK2, klK3 } from "../src/rl/kl.js";
@@ -223,6 +223,100 @@ test("dropout is off in rollouts and scoring", async () => {
   assert.equal(first!.klK3, 0);
   assert.ok((first!.samplerLogProbGap as number) < 1e-4, `sampler gap ${first!.samplerLogProbGap}`);
   ctx.reference.dispose();
+});
+
+// ---- Unscorable samples -------------------------------------------------------------------
+
+/** Failure plan of "test-faulty": once armed, its n-th score call fails as planned, else returns 1. */
+const faulty = { armed: false, calls: 0, plan: new Map<number, "throw" | "nan" | "infinity">() };
+testReward("test-faulty", ({ summary }) => {
+  if (!faulty.armed) return lengthScore(summary);
+  const failure = faulty.plan.get(faulty.calls++);
+  if (failure === "throw") throw new Error("scorer unavailable");
+  if (failure === "nan") return Number.NaN;
+  if (failure === "infinity") return Number.POSITIVE_INFINITY;
+  return 1;
+});
+
+function armFaulty(plan: [number, "throw" | "nan" | "infinity"][]): void {
+  faulty.armed = true;
+  faulty.calls = 0;
+  faulty.plan = new Map(plan);
+}
+
+test("per-sample scoring returns null for failing samples", () => {
+  const inputs = ["a", "bb", "ccc", "dddd"].map((summary) => ({ source: "s", summary }));
+  armFaulty([[1, "throw"], [3, "nan"]]);
+  const { values, errors } = scoreRewardPerSample(getReward("test-faulty"), inputs);
+  faulty.armed = false;
+  assert.deepEqual(values, [1, null, 1, null]);
+  assert.deepEqual(errors.map((e) => e.sampleIndex), [1, 3]);
+  assert.match(errors[0]!.message, /reward "test-faulty" failed on sample 1 \(summary "bb"\): scorer unavailable/);
+  assert.match(errors[1]!.message, /returned the non-finite value NaN for sample 3/);
+  // A batch scorer that throws is retried per sample; returning the wrong count fails the batch.
+  const batchThrows: RewardFunction = {
+    name: "test-batch",
+    description: "fails in scoreBatch",
+    range: [0, 1],
+    higherIsBetter: true,
+    score: ({ summary }) => (summary === "ccc" ? 2 : 0.5),
+    scoreBatch: () => {
+      throw new Error("batch failed");
+    },
+  };
+  const retried = scoreRewardPerSample(batchThrows, inputs);
+  assert.deepEqual(retried.values, [0.5, 0.5, null, 0.5]);
+  assert.match(retried.errors[0]!.message, /returned 2, outside its declared range \[0, 1\] for sample 2/);
+  const shortBatch = { ...batchThrows, scoreBatch: () => [0.5] };
+  assert.throws(() => scoreRewardPerSample(shortBatch, inputs), /scoreBatch returned 1 values for 4 samples/);
+});
+
+test("unscorable samples are skipped with onRewardError skip", async () => {
+  faulty.armed = false;
+  const ctx = startRun("skip", runConfig({ objectives: ["test-faulty", "test-length"], rl: { onRewardError: "skip" } }));
+  // Rows 0–2 are the first prompt's group and rows 3–5 the second's, which keeps one scorable sample.
+  armFaulty([[1, "throw"], [3, "nan"], [4, "infinity"]]);
+  await train(ctx);
+  faulty.armed = false;
+  const [record] = readMetrics(ctx.runDir);
+  assert.equal(record!.unscorableSamples, 3);
+  assert.equal(record!.rewards["test-faulty"], 1, "unscorable samples are not counted as 0");
+  assert.ok((record!.flatGroups as number) >= 1, `flat groups ${record!.flatGroups}`);
+  assert.ok(Number.isFinite(record!.loss), `loss ${record!.loss}`);
+  assert.equal(record!.skippedUpdate, false);
+  ctx.reference.dispose();
+});
+
+test("reward failure stops with onRewardError stop", async () => {
+  faulty.armed = false;
+  const ctx = startRun("stop", runConfig({ objectives: ["test-faulty", "test-length"] }));
+  assert.equal(ctx.config.rl.onRewardError, "stop");
+  armFaulty([[4, "nan"]]);
+  const saved = join(ctx.runDir, "checkpoints", "step-000000");
+  await assert.rejects(
+    () => train(ctx),
+    (err: unknown) =>
+      err instanceof RewardError &&
+      err.rewardName === "test-faulty" &&
+      err.sampleIndex === 4 &&
+      err.message.includes(`returned the non-finite value NaN for sample 4`) &&
+      err.message.includes(`(at RL step 1; the state before this step is saved in ${saved};`),
+  );
+  faulty.armed = false;
+  const policy = ClpPolicy.load(join(saved, "policy"));
+  assert.equal(policy.metadata.step, 0);
+  policy.dispose();
+  ctx.reference.dispose();
+});
+
+test("config accepts onRewardError stop or skip only", () => {
+  assert.equal(resolveConfig({}, "x.json").rl.onRewardError, "stop");
+  assert.equal(resolveConfig({ rl: { onRewardError: "skip" } }, "x.json").rl.onRewardError, "skip");
+  assert.throws(
+    () => resolveConfig({ rl: { onRewardError: "ignore" } }, "x.json"),
+    (e: unknown) => e instanceof ClpConfigError && e.message === `x.json: field "rl.onRewardError" is "ignore"; available: stop, skip`,
+  );
+  assert.throws(() => resolveConfig({ rl: { onRewardError: false } }, "x.json"), /field "rl\.onRewardError" must be a string, got false/);
 });
 
 // ---- Advantages ---------------------------------------------------------------------------

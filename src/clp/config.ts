@@ -8,6 +8,10 @@ import { resolveRewardModulePath } from "../rewards/index.js";
 import { CONDITIONING_VARIANTS, LORA_TARGETS, type ConditioningVariant, type LoraTarget } from "./conditioning.js";
 import { POLICY_KINDS, type PolicyKind } from "./steerable.js";
 
+/** Policies of `rl.onRewardError` for a reward failure on one sample. */
+export const ON_REWARD_ERROR = ["stop", "skip"] as const;
+export type OnRewardError = (typeof ON_REWARD_ERROR)[number];
+
 /** A CLP training run. */
 export interface ClpConfig {
   /** Model folder of the reference policy π_ref (and the initial policy). */
@@ -71,6 +75,12 @@ export interface ClpConfig {
     checkpointEvery: number;
     /** Resumable checkpoints kept per policy; older ones are deleted after a newer one is saved. */
     keepCheckpoints: number;
+    /**
+     * Response to a reward failure on one sample. "stop" saves a checkpoint and raises the
+     * RewardError. "skip" marks the sample unscorable (advantage 0, left out of baselines and
+     * reward means) and goes on.
+     */
+    onRewardError: OnRewardError;
   };
   eval: {
     /** Lattice resolution: weights k/divisions (10 gives 11 points for m = 2). */
@@ -123,6 +133,7 @@ export const DEFAULT_CONFIG: Omit<ClpConfig, "objectives"> & { objectives: strin
     temperature: 1,
     checkpointEvery: 50,
     keepCheckpoints: 2,
+    onRewardError: "stop",
   },
   eval: { divisions: 10, prompts: 400, samplesPerPrompt: 1, maxNewTokens: 20, temperature: 1, seed: 1234 },
   seed: 1,
@@ -229,6 +240,9 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   requireNumber(source, "rl.temperature", config.rl.temperature, (v) => v > 0, "> 0");
   requireNumber(source, "rl.checkpointEvery", config.rl.checkpointEvery, positiveInt, "a positive integer");
   requireNumber(source, "rl.keepCheckpoints", config.rl.keepCheckpoints, positiveInt, "a positive integer");
+  if (!(ON_REWARD_ERROR as readonly string[]).includes(config.rl.onRewardError)) {
+    throw new ClpConfigError(`${source}: field "rl.onRewardError" is ${JSON.stringify(config.rl.onRewardError)}; available: ${ON_REWARD_ERROR.join(", ")}`);
+  }
   requireNumber(source, "eval.divisions", config.eval.divisions, positiveInt, "a positive integer");
   requireNumber(source, "eval.prompts", config.eval.prompts, nonNegativeInt, "a non-negative integer");
   requireNumber(source, "eval.samplesPerPrompt", config.eval.samplesPerPrompt, positiveInt, "a positive integer");

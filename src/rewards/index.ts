@@ -41,7 +41,8 @@ export {
 } from "./registry.js";
 export type { RegisterOptions } from "./registry.js";
 export { createRouge1, createRougeL, lcsLength, rouge1, rougeL, unigramOverlap } from "./rouge.js";
-export { scoreAll, scoreReward, scoreSummaries } from "./score.js";
+export { scoreAll, scoreReward, scoreRewardPerSample, scoreSummaries, scoreSummariesPerSample } from "./score.js";
+export type { PerSampleScores } from "./score.js";
 export { stem } from "./stem.js";
 export { contentStems, isContentWord, STOPWORDS, tokenize } from "./text.js";
 export type { ContentStems } from "./text.js";

@@ -47,6 +47,23 @@ function scoreOne(reward: RewardFunction, input: RewardInput, index: number): nu
   return checkValue(reward, value, index, input);
 }
 
+function batchThrewError(reward: RewardFunction, count: number, error: unknown): RewardError {
+  return new RewardError(
+    `reward "${reward.name}" failed in scoreBatch on ${count} samples, ` +
+      `although score succeeds on each of them: ${errorReason(error)}`,
+    { rewardName: reward.name, cause: error },
+  );
+}
+
+function batchLengthError(reward: RewardFunction, count: number, values: unknown): RewardError {
+  const got = Array.isArray(values) ? `${values.length} values` : typeof values;
+  return new RewardError(
+    `reward "${reward.name}" scoreBatch returned ${got} for ${count} samples; ` +
+      `it must return one number per input`,
+    { rewardName: reward.name, value: values },
+  );
+}
+
 /**
  * Scores `inputs` with one reward and returns one checked value per input. A reward with
  * `scoreBatch` is called once for the whole batch. If that call throws, each sample is scored again
@@ -62,21 +79,64 @@ export function scoreReward(reward: RewardFunction, inputs: readonly RewardInput
     values = reward.scoreBatch([...inputs]);
   } catch (error) {
     inputs.forEach((input, index) => scoreOne(reward, input, index));
-    throw new RewardError(
-      `reward "${reward.name}" failed in scoreBatch on ${inputs.length} samples, ` +
-        `although score succeeds on each of them: ${errorReason(error)}`,
-      { rewardName: reward.name, cause: error },
-    );
+    throw batchThrewError(reward, inputs.length, error);
   }
   if (!Array.isArray(values) || values.length !== inputs.length) {
-    const got = Array.isArray(values) ? `${values.length} values` : typeof values;
-    throw new RewardError(
-      `reward "${reward.name}" scoreBatch returned ${got} for ${inputs.length} samples; ` +
-        `it must return one number per input`,
-      { rewardName: reward.name, value: values },
-    );
+    throw batchLengthError(reward, inputs.length, values);
   }
   return inputs.map((input, index) => checkValue(reward, values[index], index, input));
+}
+
+/** One reward's values on a batch, with null for every sample it failed on. */
+export interface PerSampleScores {
+  /** One checked value per input, or null where the reward failed on that input. */
+  values: (number | null)[];
+  /** The failures, in input order; each names the reward and the sample. */
+  errors: RewardError[];
+}
+
+/**
+ * Scores `inputs` with one reward like `scoreReward`, but returns null for each sample on which
+ * the reward throws or returns an invalid value (not a number, not finite, or outside `range`).
+ * The RewardErrors of those samples are returned instead of raised, so the other samples keep
+ * their values. A failure of the whole batch still raises: `scoreBatch` returning the wrong number
+ * of values, or throwing although `score` succeeds on every sample.
+ */
+export function scoreRewardPerSample(reward: RewardFunction, inputs: readonly RewardInput[]): PerSampleScores {
+  let valueOf = (input: RewardInput, index: number): number => scoreOne(reward, input, index);
+  let batchFailed = false;
+  let batchError: unknown;
+  if (reward.scoreBatch !== undefined) {
+    let batch: unknown;
+    try {
+      batch = reward.scoreBatch([...inputs]);
+    } catch (error) {
+      // Scores each sample with `score` below, to find the failing ones.
+      batchFailed = true;
+      batchError = error;
+    }
+    if (!batchFailed) {
+      if (!Array.isArray(batch) || batch.length !== inputs.length) {
+        throw batchLengthError(reward, inputs.length, batch);
+      }
+      const values: unknown[] = batch;
+      valueOf = (input, index) => checkValue(reward, values[index], index, input);
+    }
+  }
+  const scores: PerSampleScores = { values: [], errors: [] };
+  inputs.forEach((input, index) => {
+    try {
+      scores.values.push(valueOf(input, index));
+    } catch (error) {
+      if (!(error instanceof RewardError)) throw error;
+      scores.values.push(null);
+      scores.errors.push(error);
+    }
+  });
+  if (batchFailed && scores.errors.length === 0) {
+    throw batchThrewError(reward, inputs.length, batchError);
+  }
+  return scores;
 }
 
 /**
@@ -106,4 +166,23 @@ export function scoreSummaries(
     rewards,
     summaries.map((summary, i) => ({ source: examples[i]!.description, summary, reference: examples[i]!.synopsis })),
   );
+}
+
+/**
+ * Scores summaries of task examples with every objective like `scoreSummaries`, but returns a null
+ * row for a sample that any reward fails on instead of raising. The errors are grouped by reward,
+ * each in sample order.
+ */
+export function scoreSummariesPerSample(
+  rewards: readonly RewardFunction[],
+  examples: readonly { description: string; synopsis: string }[],
+  summaries: readonly string[],
+): { rows: (number[] | null)[]; errors: RewardError[] } {
+  const inputs = summaries.map((summary, i) => ({ source: examples[i]!.description, summary, reference: examples[i]!.synopsis }));
+  const byReward = rewards.map((reward) => scoreRewardPerSample(reward, inputs));
+  const rows = inputs.map((_, i) => {
+    const row = byReward.map((scores) => scores.values[i] ?? null);
+    return row.every((value): value is number => value !== null) ? row : null;
+  });
+  return { rows, errors: byReward.flatMap((scores) => scores.errors) };
 }

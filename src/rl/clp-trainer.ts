@@ -23,6 +23,10 @@
  * into the reward, it makes the REINFORCE gradient an unbiased estimate of the sequence KL's
  * gradient. k3 (kl.ts) estimates the same KL, is never negative and varies less when π is close to
  * π_ref, but as a reward it would bias the gradient, so it is only logged (klK3).
+ *
+ * Faults (docs/METHODS.md): rl.onRewardError "skip" makes a sample that a reward fails on
+ * unscorable, with advantage 0 and no part in baselines or reward means, while "stop" saves a
+ * checkpoint and raises the RewardError.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,7 +38,7 @@ import { PROMPT_FORMAT } from "../clp/prompt-format.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
 import { CheckpointError, writeFileAtomic } from "../model/safetensors.js";
-import { RewardError, scoreSummaries } from "../rewards/index.js";
+import { RewardError, scoreSummaries, scoreSummariesPerSample } from "../rewards/index.js";
 import { decodeSummary } from "../task/summarize.js";
 import { makeOptimizer } from "../train/lm.js";
 import { JsonlWriter } from "../util/jsonl.js";
@@ -73,6 +77,11 @@ export interface PolicySpec {
 export function clpSpec(ctx: RunContext): PolicySpec {
   const c = ctx.config.conditioning;
   return { variant: c.variant, prompt: c.prompt, klRange: c.klRange, fixedWeights: null, stream: 0 };
+}
+
+/** Returns the values of the scorable samples, leaving out the nulls of unscorable ones. */
+function scorable<T>(values: readonly (T | null)[]): T[] {
+  return values.filter((v): v is T => v !== null);
 }
 
 function logUniform(rng: Rng, [low, high]: [number, number]): number {
@@ -231,9 +240,12 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
       });
       const rolloutSeconds = (Date.now() - stepStart) / 1000;
       const summaries = generation.tokens.map((t) => decodeSummary(tokenizer, t));
-      let raw: number[][];
+      // A row of raw rewards per sample, or null for an unscorable sample ("skip" mode only).
+      let raw: (number[] | null)[];
+      let rewardErrors: RewardError[] = [];
       try {
-        raw = scoreSummaries(rewards, rows, summaries);
+        if (config.rl.onRewardError === "skip") ({ rows: raw, errors: rewardErrors } = scoreSummariesPerSample(rewards, rows, summaries));
+        else raw = scoreSummaries(rewards, rows, summaries);
       } catch (err) {
         if (err instanceof RewardError) {
           const saved = saveTrainingState(step, atStepStart.rng, atStepStart.order);
@@ -244,8 +256,12 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         }
         throw err;
       }
-      const normalized = raw.map((r) => normalizer.normalizeRow(r));
-      const scalarized = normalized.map((z, i) => z.reduce((a, zj, j) => a + rowWeights[i]![j]! * zj, 0));
+      const unscorable = raw.filter((r) => r === null).length;
+      if (unscorable > 0) {
+        ctx.log(`RL step ${step + 1}: skipped ${unscorable} of ${rows.length} samples that a reward failed on (advantage 0). First error: ${rewardErrors[0]!.message}`);
+      }
+      const normalized = raw.map((r) => (r === null ? null : normalizer.normalizeRow(r)));
+      const scalarized = normalized.map((z, i) => (z === null ? null : z.reduce((a, zj, j) => a + rowWeights[i]![j]! * zj, 0)));
 
       const stats = tidy(() => {
         const packed = packBatch(prompts, generation.tokens, tokenizer.padId);
@@ -263,7 +279,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         const width = packed.completionLength;
         let samplerGap = 0;
         generation.logProbs.forEach((row, b) => row.forEach((lp, t) => (samplerGap = Math.max(samplerGap, Math.abs(lp - scored[b * width + t]!)))));
-        const total = scalarized.map((r, i) => r - rowSteering[i]!.kl * klPerSeq[i]!);
+        const total = scalarized.map((r, i) => (r === null ? null : r - rowSteering[i]!.kl * klPerSeq[i]!));
         const groups = Array.from({ length: P }, (_, p) => total.slice(p * k, p * k + k));
         const advantages = leaveOneOutAdvantages(groups).flat();
         const loss = policyGradientLoss(logp, advantages);
@@ -280,9 +296,10 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
       const record: Record<string, unknown> = {
         step: step + 1,
         loss: stats.loss,
-        rewards: Object.fromEntries(config.objectives.map((name, j) => [name, mean(raw.map((r) => r[j]!))])),
-        normalizedRewards: Object.fromEntries(config.objectives.map((name, j) => [name, mean(normalized.map((r) => r[j]!))])),
-        scalarizedReward: mean(scalarized),
+        rewards: Object.fromEntries(config.objectives.map((name, j) => [name, mean(scorable(raw).map((r) => r[j]!))])),
+        normalizedRewards: Object.fromEntries(config.objectives.map((name, j) => [name, mean(scorable(normalized).map((r) => r[j]!))])),
+        scalarizedReward: mean(scorable(scalarized)),
+        unscorableSamples: unscorable,
         flatGroups: stats.flatGroups,
         kl: mean(stats.klPerSeq),
         klK3: mean(stats.klK3PerSeq),
@@ -298,7 +315,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         elapsedSeconds: (Date.now() - started) / 1000,
       };
       metrics.write(record);
-      bar.update(step + 1, `R ${mean(scalarized).toFixed(2)} kl ${mean(stats.klPerSeq).toFixed(2)} len ${mean(stats.tokenCounts).toFixed(1)}`);
+      bar.update(step + 1, `R ${mean(scorable(scalarized)).toFixed(2)} kl ${mean(stats.klPerSeq).toFixed(2)} len ${mean(stats.tokenCounts).toFixed(1)}`);
       if ((step + 1) % config.rl.checkpointEvery === 0 && step + 1 < config.rl.steps) {
         saveTrainingState(step + 1, { data: dataRng.getState(), weights: weightRng.getState() }, [...order]);
       }

@@ -10,7 +10,7 @@ import { defaultTaskPaths, loadSplit, type SummaryExample } from "../data/datase
 import { loadModelFolder } from "../model/checkpoint.js";
 import { generate } from "../model/generate.js";
 import type { Gpt } from "../model/gpt.js";
-import { getReward, listRewards, loadRewardModules, RewardNormalizer, scoreSummaries, type RewardFunction } from "../rewards/index.js";
+import { getReward, listRewards, loadRewardModules, RewardNormalizer, scoreSummaries, scoreSummariesPerSample, type RewardFunction } from "../rewards/index.js";
 import { decodeSummary, promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { mixSeed, Rng } from "../util/rng.js";
@@ -73,8 +73,11 @@ export function resolveReferencePath(reference: string, field = "reference"): st
   throw new ClpConfigError(`field "${field}" names ${reference}, which is neither in the working directory nor in ${packageRoot}`);
 }
 
-/** Measures each reward's mean and std (and their correlations) on samples of π_ref. */
-function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewards: RewardFunction[], examples: SummaryExample[]) {
+/**
+ * Measures each reward's mean and std (and their correlations) on samples of π_ref. With
+ * rl.onRewardError "skip", samples that a reward fails on are left out.
+ */
+function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewards: RewardFunction[], examples: SummaryExample[], log: (message: string) => void) {
   const rng = new Rng(mixSeed(config.seed, 0x6361));
   const picked = rng.shuffle(examples.map((_, i) => i)).slice(0, config.calibration.prompts).map((i) => examples[i]!);
   const rows = picked.flatMap((e) => Array.from({ length: config.calibration.samplesPerPrompt }, () => e));
@@ -87,13 +90,22 @@ function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewa
     seeds: rows.map((_, i) => mixSeed(config.seed, 0x6361, i)),
   });
   const summaries = generation.tokens.map((t) => decodeSummary(tokenizer, t));
-  const scores = scoreSummaries(rewards, rows, summaries);
+  let scores: number[][];
+  let unscorableSamples = 0;
+  if (config.rl.onRewardError === "skip") {
+    const scored = scoreSummariesPerSample(rewards, rows, summaries);
+    scores = scored.rows.filter((row): row is number[] => row !== null);
+    unscorableSamples = rows.length - scores.length;
+    if (unscorableSamples > 0) log(`calibration: left out ${unscorableSamples} of ${rows.length} samples that a reward failed on. First error: ${scored.errors[0]!.message}`);
+  } else {
+    scores = scoreSummaries(rewards, rows, summaries);
+  }
   let normalizer: RewardNormalizer;
   try {
     normalizer = RewardNormalizer.fit(config.objectives, scores);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    throw new ClpConfigError(`reward calibration on ${rows.length} samples of π_ref failed: ${err.message}; raise calibration.prompts or calibration.samplesPerPrompt`);
+    throw new ClpConfigError(`reward calibration on ${scores.length} samples of π_ref failed: ${err.message}; raise calibration.prompts or calibration.samplesPerPrompt`);
   }
   const columns = config.objectives.map((_, j) => scores.map((r) => r[j]!));
   const correlations: Record<string, { pearson: number; spearman: number }> = {};
@@ -105,7 +117,7 @@ function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewa
       };
     }
   }
-  return { normalizer, correlations, samples: rows.length, means: columns.map(mean) };
+  return { normalizer, correlations, samples: scores.length, unscorableSamples, means: columns.map(mean) };
 }
 
 /**
@@ -196,7 +208,7 @@ export function prepareRun(config: ClpConfig, runDir: string, options: TrainOpti
     if (!options.quiet) process.stderr.write(`clp train: ${message}\n`);
   };
   log(`calibrating reward normalisation on ${config.calibration.prompts} × ${config.calibration.samplesPerPrompt} samples of π_ref`);
-  const calibration = calibrate(config, ref.model, ref.tokenizer, rewards, examples);
+  const calibration = calibrate(config, ref.model, ref.tokenizer, rewards, examples, log);
   calibration.normalizer.save(join(runDir, "reward-normalizer.json"));
   writeFileSync(join(runDir, "calibration.json"), JSON.stringify({ ...calibration, normalizer: calibration.normalizer.toJSON() }, null, 2) + "\n");
   return {
