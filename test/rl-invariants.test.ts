@@ -16,6 +16,7 @@ import { Gpt } from "../src/model/gpt.js";
 import { getReward, registerReward, RewardError, scoreRewardPerSample, type RewardFunction, type RewardInput } from "../src/rewards/index.js";
 import { isFlatGroup, leaveOneOutAdvantages } from "../src/rl/advantages.js";
 import { clpSpec, trainPolicy, type PolicySpec } from "../src/rl/clp-trainer.js";
+import { NonFiniteUpdateError } from "../src/rl/errors.js";
 import { klK1, klK2, klK3 } from "../src/rl/kl.js";
 import { policyGradientLoss } from "../src/rl/loss.js";
 import { prepareRun, type RunContext } from "../src/rl/run-context.js";
@@ -355,6 +356,92 @@ test("trainer counts flat groups", async () => {
   assert.equal(record!.gradNorm, 0);
   assert.equal(record!.skippedUpdate, false);
   ctx.reference.dispose();
+});
+
+// ---- Non-finite loss or gradients ---------------------------------------------------------
+
+/**
+ * Fault injection for the non-finite test. "test-clock" is scored in one scoreBatch call per RL
+ * step (call 0 is calibration). At the listed steps it sets a bias of π_ref's final LayerNorm to
+ * NaN, and restores it at the others. π_ref only scores the KL penalty, so the loss and the
+ * gradients of those steps are NaN while the policy's own parameters stay finite.
+ */
+const clock = { calls: 0, faultySteps: new Set<number>(), reference: null as Gpt | null, original: null as torch.Tensor | null };
+testReward("test-clock", ({ summary }) => lengthScore(summary), {
+  scoreBatch: (inputs) => {
+    const step = clock.calls++;
+    const bias = clock.reference?.params.get("ln_f.bias");
+    if (bias !== undefined && clock.original !== null) {
+      torch.noGrad(() => (clock.faultySteps.has(step) ? bias.fill_(Number.NaN) : bias.copy_(clock.original!)));
+    }
+    return inputs.map(({ summary }) => lengthScore(summary));
+  },
+});
+
+/** Trains with π_ref corrupted at `faultySteps`; returns the run's context and the training error. */
+async function runWithFaults(name: string, steps: number, faultySteps: number[], resume = false): Promise<{ ctx: RunContext; error: unknown }> {
+  clock.calls = 0;
+  clock.faultySteps = new Set(faultySteps);
+  clock.reference = null;
+  const config = runConfig({ objectives: ["test-clock", "test-length"], rl: { steps, maxSkippedUpdates: 2, lr: 1e-2 } });
+  const ctx = startRun(name, config, resume);
+  clock.reference = ctx.reference;
+  clock.original = torch.keep(ctx.reference.params.get("ln_f.bias")!.clone());
+  let error: unknown = null;
+  try {
+    await train(ctx);
+  } catch (err) {
+    error = err;
+  }
+  clock.original.dispose();
+  clock.original = null;
+  clock.reference = null;
+  return { ctx, error };
+}
+
+test("non-finite updates are skipped, then training stops", async () => {
+  const stopped = await runWithFaults("nonfinite", 5, [2, 4, 5]);
+  const saved = join(stopped.ctx.runDir, "checkpoints", "step-000003");
+  const error = stopped.error;
+  assert.ok(error instanceof NonFiniteUpdateError, `expected NonFiniteUpdateError, got ${String(error)}`);
+  assert.equal(error.step, 5);
+  assert.equal(error.lastUpdatedStep, 3);
+  assert.equal(error.checkpointDir, saved);
+  assert.match(error.message, /^RL step 5: 2 consecutive updates were skipped because the loss \(NaN\) or the gradient norm \(NaN\) was not finite\./);
+  assert.ok(error.message.includes(`The state after the last applied update (step 3) is saved in ${saved}.`));
+  const records = readMetrics(stopped.ctx.runDir);
+  assert.deepEqual(records.map((r) => r.skippedUpdate), [false, true, false, true, true]);
+  assert.deepEqual(records.map((r) => r.loss === null), [false, true, false, true, true]);
+  stopped.ctx.reference.dispose();
+
+  // The saved parameters are those after step 3: a run of 3 steps with the same fault ends there.
+  const straight = await runWithFaults("nonfinite-3-steps", 3, [2]);
+  assert.equal(straight.error, null);
+  const a = ClpPolicy.load(join(saved, "policy"));
+  const b = ClpPolicy.load(join(straight.ctx.runDir, "checkpoint"));
+  assert.equal(a.metadata.step, 3);
+  let moved = 0;
+  for (const [name, tensor] of a.model.params) {
+    const values = tensor.toArray();
+    assert.ok(values.every(Number.isFinite), `${name} is finite`);
+    assert.deepEqual(values, b.model.params.get(name)!.toArray(), name);
+    if (name.endsWith(".delta")) moved = Math.max(moved, maxAbs(values));
+  }
+  assert.ok(moved > 0, "the updates of steps 1 and 3 are in the checkpoint");
+  a.dispose();
+  b.dispose();
+  straight.ctx.reference.dispose();
+
+  // Without the fault, the stopped run resumes after step 3 and finishes.
+  const resumed = await runWithFaults("nonfinite", 5, [], true);
+  assert.equal(resumed.error, null);
+  assert.deepEqual(readMetrics(resumed.ctx.runDir).map((r) => r.skippedUpdate), [false, true, false, false, false]);
+  resumed.ctx.reference.dispose();
+});
+
+test("config validates maxSkippedUpdates", () => {
+  assert.equal(resolveConfig({}, "x.json").rl.maxSkippedUpdates, 3);
+  assert.throws(() => resolveConfig({ rl: { maxSkippedUpdates: 0 } }, "x.json"), /x\.json: field "rl\.maxSkippedUpdates" is 0; it must be a positive integer/);
 });
 
 // ---- Padding and terminal tokens ----------------------------------------------------------

@@ -81,6 +81,11 @@ export interface ClpConfig {
      * reward means) and goes on.
      */
     onRewardError: OnRewardError;
+    /**
+     * Consecutive steps with a non-finite loss or gradient norm (each skipped without an update)
+     * after which training saves a checkpoint and stops.
+     */
+    maxSkippedUpdates: number;
   };
   eval: {
     /** Lattice resolution: weights k/divisions (10 gives 11 points for m = 2). */
@@ -134,6 +139,7 @@ export const DEFAULT_CONFIG: Omit<ClpConfig, "objectives"> & { objectives: strin
     checkpointEvery: 50,
     keepCheckpoints: 2,
     onRewardError: "stop",
+    maxSkippedUpdates: 3,
   },
   eval: { divisions: 10, prompts: 400, samplesPerPrompt: 1, maxNewTokens: 20, temperature: 1, seed: 1234 },
   seed: 1,
@@ -243,6 +249,7 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   if (!(ON_REWARD_ERROR as readonly string[]).includes(config.rl.onRewardError)) {
     throw new ClpConfigError(`${source}: field "rl.onRewardError" is ${JSON.stringify(config.rl.onRewardError)}; available: ${ON_REWARD_ERROR.join(", ")}`);
   }
+  requireNumber(source, "rl.maxSkippedUpdates", config.rl.maxSkippedUpdates, positiveInt, "a positive integer");
   requireNumber(source, "eval.divisions", config.eval.divisions, positiveInt, "a positive integer");
   requireNumber(source, "eval.prompts", config.eval.prompts, nonNegativeInt, "a non-negative integer");
   requireNumber(source, "eval.samplesPerPrompt", config.eval.samplesPerPrompt, positiveInt, "a positive integer");

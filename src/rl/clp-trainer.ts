@@ -26,7 +26,9 @@
  *
  * Faults (docs/METHODS.md): rl.onRewardError "skip" makes a sample that a reward fails on
  * unscorable, with advantage 0 and no part in baselines or reward means, while "stop" saves a
- * checkpoint and raises the RewardError.
+ * checkpoint and raises the RewardError. A step with a non-finite loss or gradient norm makes no
+ * update, and rl.maxSkippedUpdates such steps in a row save a checkpoint and raise
+ * NonFiniteUpdateError.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -45,6 +47,7 @@ import { JsonlWriter } from "../util/jsonl.js";
 import { ProgressBar } from "../util/progress.js";
 import { mixSeed, Rng } from "../util/rng.js";
 import { isFlatGroup, leaveOneOutAdvantages } from "./advantages.js";
+import { NonFiniteUpdateError } from "./errors.js";
 import { klK1, klK3 } from "./kl.js";
 import { policyGradientLoss } from "./loss.js";
 import type { RunContext } from "./run-context.js";
@@ -183,6 +186,10 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
   const bar = new ProgressBar(label, config.rl.steps, process.stderr, !ctx.options.quiet);
   const { promptsPerStep: P, samplesPerPrompt: k } = config.rl;
   const started = Date.now();
+  // Skipped steps leave parameters and optimizer unchanged, so the state at the start of the first
+  // skipped step in a row, saved when training stops, resumes from the last applied update.
+  let consecutiveSkips = 0;
+  let beforeSkips: { step: number; rng: { data: number[]; weights: number[] }; order: number[] } | null = null;
 
   /** Saves a resumable checkpoint after `completed` steps, with the generator states to continue from. */
   const saveTrainingState = (completed: number, rng: { data: number[]; weights: number[] }, remaining: number[]) => {
@@ -288,10 +295,13 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         return { loss: loss.item(), klPerSeq, klK3PerSeq, tokenCounts, entropyEstimate, samplerGap, flatGroups };
       });
       const gradNorm = torch.clipGradNorm(trainableTensors, config.rl.gradClip);
-      const skipped = !Number.isFinite(gradNorm);
+      const skipped = !Number.isFinite(stats.loss) || !Number.isFinite(gradNorm);
       if (!skipped) optimizer.step();
       optimizer.zeroGrad();
       policy.metadata.step = step + 1;
+      consecutiveSkips = skipped ? consecutiveSkips + 1 : 0;
+      if (!skipped) beforeSkips = null;
+      else if (beforeSkips === null) beforeSkips = { step, ...atStepStart };
 
       const record: Record<string, unknown> = {
         step: step + 1,
@@ -316,6 +326,18 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
       };
       metrics.write(record);
       bar.update(step + 1, `R ${mean(scorable(scalarized)).toFixed(2)} kl ${mean(stats.klPerSeq).toFixed(2)} len ${mean(stats.tokenCounts).toFixed(1)}`);
+      if (beforeSkips !== null && consecutiveSkips >= config.rl.maxSkippedUpdates) {
+        policy.metadata.step = beforeSkips.step;
+        const saved = saveTrainingState(beforeSkips.step, beforeSkips.rng, beforeSkips.order);
+        throw new NonFiniteUpdateError(
+          `RL step ${step + 1}: ${consecutiveSkips} consecutive updates were skipped because the loss (${stats.loss}) or the gradient norm (${gradNorm}) was not finite. ` +
+            `The state after the last applied update (step ${beforeSkips.step}) is saved in ${saved}. ` +
+            `Check π_ref, the rewards and rl.lr, then continue with: clp train --resume ${ctx.runDir}`,
+          step + 1,
+          beforeSkips.step,
+          saved,
+        );
+      }
       if ((step + 1) % config.rl.checkpointEvery === 0 && step + 1 < config.rl.steps) {
         saveTrainingState(step + 1, { data: dataRng.getState(), weights: weightRng.getState() }, [...order]);
       }
