@@ -592,3 +592,36 @@ test("rewards receive decoded text", async () => {
   assert.ok(probe.calls >= 6, `the probe scored ${probe.calls} samples`);
   ctx.reference.dispose();
 });
+
+// ---- Zero weight components ---------------------------------------------------------------
+
+test("Dirichlet draws with tiny alpha stay on the simplex", () => {
+  const rng = new Rng(7);
+  let withZero = 0;
+  for (let i = 0; i < 4000; i++) {
+    const w = rng.dirichlet(2, 0.001);
+    assert.ok(w.every((x) => Number.isFinite(x) && x >= 0), `draw ${i}: [${w}]`);
+    assert.ok(Math.abs(w[0]! + w[1]! - 1) < 1e-12, `draw ${i}: [${w}] sums to ${w[0]! + w[1]!}`);
+    if (w.includes(0)) withZero++;
+  }
+  assert.ok(withZero > 1000, `${withZero} of 4000 draws have an exact zero`);
+});
+
+test("training and evaluation at zero weight components", async () => {
+  // At alpha 0.001 about 60% of draws for m = 2 have an exact zero, and sampling by dividing the
+  // Gamma draws by their sum gave NaN weights in about 20%, so 16 draws fail that way almost surely.
+  const ctx = startRun("zeros", runConfig({ rl: { steps: 2, promptsPerStep: 8, samplesPerPrompt: 2, dirichletAlpha: 0.001 }, conditioning: { variant: "attn", prompt: true } }));
+  const policy = await trainPolicy(ctx, clpSpec(ctx), ctx.runDir);
+  for (const record of readMetrics(ctx.runDir)) assert.ok(Number.isFinite(record.loss), `step ${record.step}: loss ${record.loss}`);
+  const settings = { prompts: 2, samplesPerPrompt: 1, maxNewTokens: 6, temperature: 1, seed: 3, maxSourceTokens: 32, batchSize: 2 };
+  const result = evaluatePolicy(policy, ctx.reference, examples.slice(0, 2), ctx.rewards, settings, { weights: [0, 1] });
+  assert.ok(result.means.every(Number.isFinite), `means [${result.means}]`);
+  assert.ok(Number.isFinite(result.kl), `KL ${result.kl}`);
+  policy.dispose();
+  // A single-weight policy trained at a vertex (fixedWeights with a zero).
+  const expertDir = join(ctx.runDir, "expert");
+  (await trainPolicy(ctx, { variant: "lora", prompt: false, klRange: null, fixedWeights: [0, 1], stream: 1 }, expertDir)).dispose();
+  const [expertRecord] = readMetrics(expertDir);
+  assert.ok(Number.isFinite(expertRecord!.loss), `expert loss ${expertRecord!.loss}`);
+  ctx.reference.dispose();
+});

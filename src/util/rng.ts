@@ -70,7 +70,25 @@ export class Rng {
 
   /** Draws a Gamma(shape, 1) sample (Marsaglia & Tsang), for Dirichlet draws. */
   gamma(shape: number): number {
-    if (shape < 1) return this.gamma(shape + 1) * Math.pow(this.next() || Number.MIN_VALUE, 1 / shape);
+    return this.gammaDraw(shape).value;
+  }
+
+  /**
+   * Draws a Gamma(shape, 1) sample as its value and its logarithm. For shape < 1 the value is
+   * Gamma(shape + 1)·U^(1/shape), which underflows to 0 for small shapes (in about half of the
+   * draws at shape 0.001), while the logarithm stays finite.
+   */
+  private gammaDraw(shape: number): { value: number; log: number } {
+    if (shape < 1) {
+      const inner = this.gammaDraw(shape + 1);
+      const u = this.next() || Number.MIN_VALUE;
+      return { value: inner.value * Math.pow(u, 1 / shape), log: inner.log + Math.log(u) / shape };
+    }
+    const value = this.gammaAtLeastOne(shape);
+    return { value, log: Math.log(value) };
+  }
+
+  private gammaAtLeastOne(shape: number): number {
     const d = shape - 1 / 3;
     const c = 1 / Math.sqrt(9 * d);
     for (;;) {
@@ -87,11 +105,20 @@ export class Rng {
     }
   }
 
-  /** Draws a sample from Dirichlet(alpha, …, alpha) over `m` components. */
+  /**
+   * Draws a sample from Dirichlet(alpha, …, alpha) over `m` components. Small alphas give
+   * components that are exactly 0. When every Gamma draw underflows, the weights are computed
+   * from the draws' logarithms, so the result is still on the simplex.
+   */
   dirichlet(m: number, alpha = 1): number[] {
-    const g = Array.from({ length: m }, () => this.gamma(alpha));
-    const total = g.reduce((a, b) => a + b, 0);
-    return g.map((x) => x / total);
+    const draws = Array.from({ length: m }, () => this.gammaDraw(alpha));
+    const total = draws.reduce((a, d) => a + d.value, 0);
+    if (total >= MIN_NORMAL && Number.isFinite(total)) return draws.map((d) => d.value / total);
+    // Normalises in log space: wᵢ = exp(log gᵢ − log Σⱼ gⱼ).
+    const max = Math.max(...draws.map((d) => d.log));
+    const shifted = draws.map((d) => Math.exp(d.log - max));
+    const sum = shifted.reduce((a, b) => a + b, 0);
+    return shifted.map((x) => x / sum);
   }
 
   /** Shuffles `items` in place (Fisher-Yates). */
@@ -115,6 +142,9 @@ export class Rng {
     this.s = Uint32Array.from(state);
   }
 }
+
+/** Smallest positive normal double; below it a sum has lost relative precision. */
+const MIN_NORMAL = 2.2250738585072014e-308;
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
