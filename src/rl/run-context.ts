@@ -165,26 +165,25 @@ function resumeRun(config: ClpConfig, runDir: string, options: TrainOptions): Ru
   if (JSON.stringify(savedRest) !== JSON.stringify(rest) || JSON.stringify({ ...savedRl, steps: 0 }) !== JSON.stringify({ ...rl, steps: 0 })) {
     throw new ClpConfigError(`${savedConfig} differs from the config given to resume it; resume with the run's own config (clp train --resume ${runDir})`);
   }
+  return { ...openRun(config, runDir, options), normalizer: RewardNormalizer.load(normalizerPath, config.objectives) };
+}
+
+/**
+ * Loads what every run needs besides the reward normalisation (rewards, π_ref, training examples)
+ * and writes the resolved config into the run folder.
+ */
+function openRun(config: ClpConfig, runDir: string, options: TrainOptions): Omit<RunContext, "normalizer"> {
   const rewards = resolveRewards(config);
   const ref = loadModelFolder(resolveReferencePath(config.reference));
   ref.model.requiresGrad_(false);
-  writeFileSync(savedConfig, JSON.stringify(config, null, 2) + "\n");
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
   const limit = config.data.trainLimit > 0 ? { limit: config.data.trainLimit } : {};
   const examples = options.trainExamples ?? loadSplit(defaultTaskPaths().train, limit);
   const log = (message: string) => {
     if (!options.quiet) process.stderr.write(`clp train: ${message}\n`);
   };
-  return {
-    config,
-    runDir,
-    reference: ref.model,
-    tokenizer: ref.tokenizer,
-    rewards,
-    normalizer: RewardNormalizer.load(normalizerPath, config.objectives),
-    examples,
-    options,
-    log,
-  };
+  return { config, runDir, reference: ref.model, tokenizer: ref.tokenizer, rewards, examples, options, log };
 }
 
 /**
@@ -197,29 +196,10 @@ export function prepareRun(config: ClpConfig, runDir: string, options: TrainOpti
     throw new ClpConfigError(`run folder ${runDir} already contains files; choose another --run-dir, or remove it (clp train --overwrite)`);
   }
   validateRunInputs(config);
-  const rewards = resolveRewards(config);
-  const ref = loadModelFolder(resolveReferencePath(config.reference));
-  ref.model.requiresGrad_(false);
-  mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-  const limit = config.data.trainLimit > 0 ? { limit: config.data.trainLimit } : {};
-  const examples = options.trainExamples ?? loadSplit(defaultTaskPaths().train, limit);
-  const log = (message: string) => {
-    if (!options.quiet) process.stderr.write(`clp train: ${message}\n`);
-  };
-  log(`calibrating reward normalisation on ${config.calibration.prompts} × ${config.calibration.samplesPerPrompt} samples of π_ref`);
-  const calibration = calibrate(config, ref.model, ref.tokenizer, rewards, examples, log);
+  const run = openRun(config, runDir, options);
+  run.log(`calibrating reward normalisation on ${config.calibration.prompts} × ${config.calibration.samplesPerPrompt} samples of π_ref`);
+  const calibration = calibrate(config, run.reference, run.tokenizer, run.rewards, run.examples, run.log);
   calibration.normalizer.save(join(runDir, "reward-normalizer.json"));
   writeFileSync(join(runDir, "calibration.json"), JSON.stringify({ ...calibration, normalizer: calibration.normalizer.toJSON() }, null, 2) + "\n");
-  return {
-    config,
-    runDir,
-    reference: ref.model,
-    tokenizer: ref.tokenizer,
-    rewards,
-    normalizer: calibration.normalizer,
-    examples,
-    options,
-    log,
-  };
+  return { ...run, normalizer: calibration.normalizer };
 }
