@@ -8,7 +8,8 @@ import { ClpPolicy } from "../src/clp/policy.js";
 import { summarize } from "../src/clp/steerable.js";
 import { defaultTaskPaths, loadSplit } from "../src/data/dataset.js";
 import { evaluatePolicy } from "../src/eval/evaluate.js";
-import { getReward, registerReward, RewardError, tokenize } from "../src/rewards/index.js";
+import { getReward, registerReward, RewardError } from "../src/rewards/index.js";
+import { registerVerbosity } from "./support/verbosity.js";
 import { trainRun } from "../src/rl/methods.js";
 import * as torch from "../src/torch/index.js";
 
@@ -16,17 +17,7 @@ import * as torch from "../src/torch/index.js";
 // test pairs brevity with its mirror image, and weights near the vertices (Dirichlet 0.3), so 16
 // steps are enough to separate the vertices. The default task's coverage needs the longer main
 // run to move.
-registerReward({
-  name: "verbosity",
-  description: "words / (words + 8): rewards longer summaries",
-  range: [0, 1],
-  higherIsBetter: true,
-  // Counts words as brevity does, so the two rewards conflict and cannot both be raised at once.
-  score: ({ summary }) => {
-    const words = tokenize(summary).length;
-    return words / (words + 8);
-  },
-}, { replace: true });
+registerVerbosity();
 
 const base = {
   reference: "models/ref",

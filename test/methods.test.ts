@@ -9,23 +9,14 @@ import type { SteerablePolicy } from "../src/clp/steerable.js";
 import { defaultTaskPaths, loadSplit } from "../src/data/dataset.js";
 import { evaluatePolicy } from "../src/eval/evaluate.js";
 import { loadModelFolder } from "../src/model/checkpoint.js";
-import { getReward, registerReward, tokenize } from "../src/rewards/index.js";
+import { getReward, registerReward } from "../src/rewards/index.js";
+import { registerVerbosity } from "./support/verbosity.js";
 import { trainRun } from "../src/rl/methods.js";
 import * as torch from "../src/torch/index.js";
 
 // Short runs of every method on a slice of the real data with the committed π_ref. Brevity is
 // paired with its mirror image, verbosity, so a dozen steps separate the vertices.
-registerReward({
-  name: "verbosity",
-  description: "words / (words + 8): rewards longer summaries",
-  range: [0, 1],
-  higherIsBetter: true,
-  // Counts words as brevity does, so the two rewards conflict and cannot both be raised at once.
-  score: ({ summary }) => {
-    const words = tokenize(summary).length;
-    return words / (words + 8);
-  },
-}, { replace: true });
+registerVerbosity();
 
 const root = mkdtempSync(join(tmpdir(), "clp-methods-"));
 // Each run writes checkpoints of about 21 MB per policy.
