@@ -87,7 +87,7 @@ function decodeCost(policy: SteerablePolicy): { mergeMs: number; tokensPerSecond
   return { mergeMs, tokensPerSecond: speed };
 }
 
-/** One training forward and backward on 32 rows with per-row weights, as an RL step scores them. */
+/** Times one training forward and backward on 32 rows with per-row weights, as an RL step scores them. */
 function trainStepMs(policy: ClpPolicy): number {
   const model = policy.model;
   const names = model.trainableNames(trainsSharedParameters(policy.metadata.variant));

@@ -7,7 +7,7 @@
  *     [--results docs/RESULTS.md]
  *
  * Each method runs as `clp train` in its own folder under --out with the same overrides, so every
- * method sees the same π_ref, data, RL steps, sample budget and decoding settings. Finished
+ * method gets the same π_ref, data, RL steps, sample budget and decoding settings. Finished
  * methods are skipped when the script runs again, so an interrupted comparison continues.
  */
 import { spawnSync } from "node:child_process";

@@ -10,7 +10,7 @@ import type { Decoder, Steering, SteerablePolicy } from "../clp/steerable.js";
 import { WeightError } from "../clp/weights.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 
-/** The aligned policy's α₀: its training KL coefficient. */
+/** Returns the aligned policy's α₀: its training KL coefficient. */
 function trainedKl(policy: SteerablePolicy): number {
   const meta = (policy as { metadata?: { klCoef?: number } }).metadata;
   if (meta?.klCoef === undefined || !(meta.klCoef > 0)) {
@@ -54,7 +54,7 @@ export class DeraPolicy implements SteerablePolicy {
     this.lambda(steering);
   }
 
-  /** The aligned policy's prompt at its own α; π_ref reads the same prompt. */
+  /** Builds the aligned policy's prompt at its own α. π_ref reads the same prompt. */
   prompt(description: string, steering: Steering): number[] {
     return this.aligned.prompt(description, { weights: steering.weights });
   }

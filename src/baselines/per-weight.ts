@@ -23,7 +23,7 @@ export class PerWeightPolicy implements SteerablePolicy {
     this.tokenizer = policies[0]!.tokenizer;
   }
 
-  /** The policy trained at w; throws listing the trained weights when there is none. */
+  /** Returns the policy trained at w, or throws listing the trained weights when there is none. */
   policyAt(weights: readonly number[]): ClpPolicy {
     validateWeights(weights, this.objectives);
     const found = this.policies.find((p) => p.metadata.fixedWeights!.every((x, j) => Math.abs(x - weights[j]!) <= MATCH_TOLERANCE));
@@ -34,7 +34,7 @@ export class PerWeightPolicy implements SteerablePolicy {
     return found;
   }
 
-  /** The trained weight vectors. */
+  /** Returns the trained weight vectors. */
   weights(): number[][] {
     return this.policies.map((p) => [...p.metadata.fixedWeights!]);
   }

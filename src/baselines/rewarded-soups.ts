@@ -38,7 +38,7 @@ export class RewardedSoupsPolicy implements SteerablePolicy {
   }
 
   /**
-   * The soup at w. Experts with weight 0 are left out, so at a vertex eᵢ the decoder uses expert
+   * Builds the soup at w. Experts with weight 0 are left out, so at a vertex eᵢ the decoder uses expert
    * i's parameters unchanged and reproduces its outputs exactly.
    */
   decoder(steering: Steering): Decoder {

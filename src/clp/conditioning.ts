@@ -37,7 +37,7 @@ function loraTargetOf(name: string): string | null {
   return match ? match[1]! : null;
 }
 
-/** The conditioned parameters of a variant and how each stores its deltas. */
+/** Returns the conditioned parameters of a variant and how each stores its deltas. */
 export function conditionedParameters(config: GptConfig, variant: ConditioningVariant, lora?: LoraSettings): Map<string, DeltaSpec> {
   const names = [...parameterShapes(config).keys()];
   const dense = (chosen: string[]) => new Map<string, DeltaSpec>(chosen.map((n) => [n, { kind: "dense" }]));
@@ -60,8 +60,8 @@ export function conditionedParameters(config: GptConfig, variant: ConditioningVa
 }
 
 /**
- * Whether training updates the shared (unconditioned) parameters too. LoRA-CLP is the
- * parameter-efficient variant, so it trains the deltas only; the others train both, as CLP does.
+ * Returns whether training updates the shared (unconditioned) parameters too. LoRA-CLP is the
+ * parameter-efficient variant, so it trains the deltas only. The others train both, as CLP does.
  */
 export function trainsSharedParameters(variant: ConditioningVariant): boolean {
   return variant !== "lora";

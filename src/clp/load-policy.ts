@@ -138,7 +138,7 @@ export function loadPolicy(path: string, expect: PolicyExpectation = {}): Steera
     if (existsSync(join(path, "config.json")) && !existsSync(join(path, "checkpoint"))) return ClpPolicy.load(path, expect);
     const checkpoint = join(path, "checkpoint");
     if (!existsSync(checkpoint)) {
-      throw new CheckpointError(`${path} holds neither policy.json nor checkpoint/; pass a run folder written by clp train or a policy folder`);
+      throw new CheckpointError(`${path} contains neither policy.json nor checkpoint/; pass a run folder written by clp train or a policy folder`);
     }
     return ClpPolicy.load(checkpoint, expect);
   }

@@ -13,7 +13,7 @@ import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { ConfigError } from "./config.js";
 
-/** How one conditioned parameter stores its m deltas. */
+/** Storage layout of one conditioned parameter's m deltas. */
 export type DeltaSpec = { kind: "dense" } | { kind: "lowRank"; rank: number; scale: number };
 
 /** Storage names and shapes of the tensors a delta adds to the model's parameter map. */

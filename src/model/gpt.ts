@@ -21,7 +21,7 @@ export interface DecodeCache {
 }
 
 /**
- * What sampling and scoring need from a model: next-token logits for a batch, with an optional
+ * Model interface that sampling and scoring need: next-token logits for a batch, with an optional
  * cache for incremental decoding. Gpt implements it, and so do mixtures of several models.
  */
 export interface CausalLM {
@@ -173,7 +173,7 @@ export class Gpt implements CausalLM {
     return new Gpt(this.config, params, new Map(specs), m);
   }
 
-  /** The tensors that store the deltas of conditioned parameter `name`. */
+  /** Returns the tensors that store the deltas of conditioned parameter `name`. */
   deltaTensors(name: string): Tensor[] {
     const spec = this.deltas.get(name)!;
     const shape = parameterShapes(this.config).get(name)!;

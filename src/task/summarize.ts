@@ -13,7 +13,7 @@ export const DEFAULT_MAX_SOURCE_TOKENS = 192;
 /**
  * Prompt ids: the description's first `maxSourceTokens` tokens, then `steering` (lines of steering
  * text, or empty) on lines of its own, then the suffix. Steering text sits right before the
- * suffix, where the model starts to write, so the policy reads it next to its answer.
+ * suffix, where the model starts to write, so the policy reads it next to its output.
  */
 export function promptIds(tokenizer: Tokenizer, description: string, maxSourceTokens = DEFAULT_MAX_SOURCE_TOKENS, steering = ""): number[] {
   const source = tokenizer.encode(description.trim()).slice(0, maxSourceTokens);
