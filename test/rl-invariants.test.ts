@@ -16,7 +16,7 @@ import { Gpt } from "../src/model/gpt.js";
 import { getReward, registerReward, RewardError, scoreRewardPerSample, type RewardFunction, type RewardInput } from "../src/rewards/index.js";
 import { isFlatGroup, leaveOneOutAdvantages } from "../src/rl/advantages.js";
 import { clpSpec, trainPolicy, type PolicySpec } from "../src/rl/clp-trainer.js";
-import { NonFiniteUpdateError } from "../src/rl/errors.js";
+import { SkippedUpdatesError } from "../src/rl/errors.js";
 import { klK1, klK2, klK3 } from "../src/rl/kl.js";
 import { policyGradientLoss } from "../src/rl/loss.js";
 import { prepareRun, type RunContext } from "../src/rl/run-context.js";
@@ -98,7 +98,7 @@ function runConfig(overrides: { reference?: string; objectives?: string[]; rl?: 
 }
 
 /** Calibrates a run in root/`name` (or reopens it); the caller trains and disposes ctx.reference. */
-function startRun(name: string, config: ClpConfig, resume = false): RunContext {
+function startRun(name: string, config: ClpConfig, resume = false): Promise<RunContext> {
   return prepareRun(config, join(root, name), { quiet: true, trainExamples: examples, resume });
 }
 
@@ -206,7 +206,7 @@ test("sampled log-probabilities are tempered", () => {
 
 test("dropout is off in rollouts and scoring", async () => {
   const reference = tinyReference("dropout", { dropout: 0.1 });
-  const ctx = startRun("dropout", runConfig({ reference }));
+  const ctx = await startRun("dropout", runConfig({ reference }));
   assert.equal(ctx.reference.config.dropout, 0.1);
   // With train: true the same batch scores differently, so dropout 0.1 is active in training mode.
   const { trained, evaluated } = tidy(() => {
@@ -274,7 +274,7 @@ test("per-sample scoring returns null for failing samples", () => {
 
 test("unscorable samples are skipped with onRewardError skip", async () => {
   faulty.armed = false;
-  const ctx = startRun("skip", runConfig({ objectives: ["test-faulty", "test-length"], rl: { onRewardError: "skip" } }));
+  const ctx = await startRun("skip", runConfig({ objectives: ["test-faulty", "test-length"], rl: { onRewardError: "skip" } }));
   // Rows 0–2 are the first prompt's group and rows 3–5 the second's, which keeps one scorable sample.
   armFaulty([[1, "throw"], [3, "nan"], [4, "infinity"]]);
   await train(ctx);
@@ -288,9 +288,26 @@ test("unscorable samples are skipped with onRewardError skip", async () => {
   ctx.reference.dispose();
 });
 
+test("a step with no scorable sample makes no update", async () => {
+  faulty.armed = false;
+  const ctx = await startRun("skip-all", runConfig({ objectives: ["test-faulty", "test-length"], rl: { onRewardError: "skip", steps: 2, maxSkippedUpdates: 2 } }));
+  armFaulty(Array.from({ length: 12 }, (_, i) => [i, "throw"] as [number, "throw"]));
+  const error = await train(ctx).then(() => null, (err: unknown) => err);
+  faulty.armed = false;
+  assert.ok(error instanceof SkippedUpdatesError, `expected SkippedUpdatesError, got ${String(error)}`);
+  assert.match(error.message, /^RL step 2: 2 consecutive updates were skipped; in the last one a reward failed on every sample \(first error: reward "test-faulty" failed on sample 0/);
+  const records = readMetrics(ctx.runDir);
+  assert.deepEqual(records.map((r) => [r.skippedUpdate, r.skipReason, r.loss]), [[true, "unscorable", null], [true, "unscorable", null]]);
+  // No update was made: the saved policy is π_ref, its deltas all zero.
+  const saved = ClpPolicy.load(join(ctx.runDir, "checkpoints", "step-000000", "policy"));
+  for (const [name, tensor] of saved.model.params) if (name.endsWith(".delta")) assert.equal(maxAbs(tensor.toArray()), 0, name);
+  saved.dispose();
+  ctx.reference.dispose();
+});
+
 test("reward failure stops with onRewardError stop", async () => {
   faulty.armed = false;
-  const ctx = startRun("stop", runConfig({ objectives: ["test-faulty", "test-length"] }));
+  const ctx = await startRun("stop", runConfig({ objectives: ["test-faulty", "test-length"] }));
   assert.equal(ctx.config.rl.onRewardError, "stop");
   armFaulty([[4, "nan"]]);
   const saved = join(ctx.runDir, "checkpoints", "step-000000");
@@ -346,7 +363,7 @@ testReward("test-source-chars", ({ source }) => (source.length % 97) / 96);
 testReward("test-source-words", ({ source }) => (source.split(/\s+/).length % 13) / 12);
 
 test("trainer counts flat groups", async () => {
-  const ctx = startRun("flat", runConfig({ objectives: ["test-source-chars", "test-source-words"] }));
+  const ctx = await startRun("flat", runConfig({ objectives: ["test-source-chars", "test-source-words"] }));
   await train(ctx);
   const [record] = readMetrics(ctx.runDir);
   // At step 1 the KL of every sample is 0, so each group's totals are equal.
@@ -384,7 +401,7 @@ async function runWithFaults(name: string, steps: number, faultySteps: number[],
   clock.faultySteps = new Set(faultySteps);
   clock.reference = null;
   const config = runConfig({ objectives: ["test-clock", "test-length"], rl: { steps, maxSkippedUpdates: 2, lr: 1e-2 } });
-  const ctx = startRun(name, config, resume);
+  const ctx = await startRun(name, config, resume);
   clock.reference = ctx.reference;
   clock.original = torch.keep(ctx.reference.params.get("ln_f.bias")!.clone());
   let error: unknown = null;
@@ -403,11 +420,11 @@ test("non-finite updates are skipped, then training stops", async () => {
   const stopped = await runWithFaults("nonfinite", 5, [2, 4, 5]);
   const saved = join(stopped.ctx.runDir, "checkpoints", "step-000003");
   const error = stopped.error;
-  assert.ok(error instanceof NonFiniteUpdateError, `expected NonFiniteUpdateError, got ${String(error)}`);
+  assert.ok(error instanceof SkippedUpdatesError, `expected SkippedUpdatesError, got ${String(error)}`);
   assert.equal(error.step, 5);
   assert.equal(error.lastUpdatedStep, 3);
   assert.equal(error.checkpointDir, saved);
-  assert.match(error.message, /^RL step 5: 2 consecutive updates were skipped because the loss \(NaN\) or the gradient norm \(NaN\) was not finite\./);
+  assert.match(error.message, /^RL step 5: 2 consecutive updates were skipped; in the last one the loss \(NaN\) or the gradient norm \(NaN\) was not finite\./);
   assert.ok(error.message.includes(`The state after the last applied update (step 3) is saved in ${saved}.`));
   const records = readMetrics(stopped.ctx.runDir);
   assert.deepEqual(records.map((r) => r.skippedUpdate), [false, true, false, true, true]);
@@ -436,6 +453,23 @@ test("non-finite updates are skipped, then training stops", async () => {
   const resumed = await runWithFaults("nonfinite", 5, [], true);
   assert.equal(resumed.error, null);
   assert.deepEqual(readMetrics(resumed.ctx.runDir).map((r) => r.skippedUpdate), [false, true, false, false, false]);
+  resumed.ctx.reference.dispose();
+});
+
+test("consecutive skipped updates count across a resume", async () => {
+  // Step 3 skips and the run ends; resumed for 2 more steps, step 4 skips too (call 0 of the
+  // resumed run, which does not calibrate again): the second in a row, which stops the run.
+  const first = await runWithFaults("streak", 3, [3]);
+  assert.equal(first.error, null);
+  first.ctx.reference.dispose();
+  const state = JSON.parse(readFileSync(join(first.ctx.runDir, "checkpoints", "step-000003", "state.json"), "utf8")) as { skipStreak: { count: number; since: { step: number } } };
+  assert.equal(state.skipStreak.count, 1);
+  assert.equal(state.skipStreak.since.step, 2);
+  const resumed = await runWithFaults("streak", 5, [0], true);
+  const error = resumed.error;
+  assert.ok(error instanceof SkippedUpdatesError, `expected SkippedUpdatesError, got ${String(error)}`);
+  assert.equal(error.step, 4);
+  assert.equal(error.lastUpdatedStep, 2);
   resumed.ctx.reference.dispose();
 });
 
@@ -563,6 +597,38 @@ test("accumulated gradients equal the full batch", () => {
   model.dispose();
 });
 
+test("unscorable sequences do not dilute the loss", () => {
+  const base = Gpt.init(tiny, 44);
+  const model = base.withDeltas(conditionedParameters(base.config, "attn"), 2, 1);
+  base.dispose();
+  const rng = new Rng(45);
+  const prompts = Array.from({ length: 6 }, (_, b) => Array.from({ length: 2 + b }, () => 2 + rng.int(59)));
+  const completions = Array.from({ length: 6 }, (_, b) => Array.from({ length: 1 + (b % 4) }, () => 2 + rng.int(59)));
+  const weights = Array.from({ length: 6 }, (_, b) => [b / 5, 1 - b / 5]);
+  // Rows 1 and 4 are unscorable: advantage 0, and the loss averages over the 4 scored rows.
+  const advantages = [0.8, 0, -1.2, 0.4, 0, -0.5];
+  const kept = [0, 2, 3, 5];
+  const names = model.trainableNames(true);
+  const tensors = names.map((n) => model.params.get(n)!);
+  for (const t of tensors) t.requiresGrad_(true);
+  const lossAndGradients = (rows: number[], divisor?: number) => {
+    for (const t of tensors) t.grad?.zero_();
+    const loss = tidy(() => {
+      const packed = packBatch(rows.map((b) => prompts[b]!), rows.map((b) => completions[b]!), 1);
+      const value = policyGradientLoss(completionLogProbs(model, packed, torch.tensor(rows.map((b) => weights[b]!))), rows.map((b) => advantages[b]!), divisor);
+      value.backward();
+      return value.item();
+    });
+    return { loss, gradients: tensors.map((t) => t.grad!.toArray()) };
+  };
+  const all = lossAndGradients([0, 1, 2, 3, 4, 5], kept.length);
+  const scoredOnly = lossAndGradients(kept);
+  assert.ok(Math.abs(all.loss - scoredOnly.loss) < 1e-6, `loss ${all.loss} vs ${scoredOnly.loss}`);
+  names.forEach((name, j) => assert.ok(maxDiff(all.gradients[j]!, scoredOnly.gradients[j]!) < 1e-6, name));
+  assert.throws(() => tidy(() => policyGradientLoss(torch.zeros([2, 3]), [0, 0], 0)), /0 scored sequences of 2; need 1 to 2/);
+  model.dispose();
+});
+
 // ---- Rewards see decoded text -------------------------------------------------------------
 
 const probe = { calls: 0 };
@@ -578,7 +644,7 @@ testReward("test-text-probe", (input) => {
 test("rewards receive decoded text", async () => {
   // π_ref often samples padding and end of text, so a leak would reach the reward.
   const reference = tinyReference("probe", { biases: new Map([[tokenizer.eosId, 6], [tokenizer.padId, 8]]) });
-  const ctx = startRun("probe", runConfig({ reference, objectives: ["test-text-probe", "test-length"] }));
+  const ctx = await startRun("probe", runConfig({ reference, objectives: ["test-text-probe", "test-length"] }));
   const sample = generate(ctx.reference, [tokenizer.encode("A small test prompt\nTL;DR:")], null, {
     maxNewTokens: 8,
     eosId: tokenizer.eosId,
@@ -610,7 +676,7 @@ test("Dirichlet draws with tiny alpha stay on the simplex", () => {
 test("training and evaluation at zero weight components", async () => {
   // At alpha 0.001 about 60% of draws for m = 2 have an exact zero, and sampling by dividing the
   // Gamma draws by their sum gave NaN weights in about 20%, so 16 draws fail that way almost surely.
-  const ctx = startRun("zeros", runConfig({ rl: { steps: 2, promptsPerStep: 8, samplesPerPrompt: 2, dirichletAlpha: 0.001 }, conditioning: { variant: "attn", prompt: true } }));
+  const ctx = await startRun("zeros", runConfig({ rl: { steps: 2, promptsPerStep: 8, samplesPerPrompt: 2, dirichletAlpha: 0.001 }, conditioning: { variant: "attn", prompt: true } }));
   const policy = await trainPolicy(ctx, clpSpec(ctx), ctx.runDir);
   for (const record of readMetrics(ctx.runDir)) assert.ok(Number.isFinite(record.loss), `step ${record.step}: loss ${record.loss}`);
   const settings = { prompts: 2, samplesPerPrompt: 1, maxNewTokens: 6, temperature: 1, seed: 3, maxSourceTokens: 32, batchSize: 2 };

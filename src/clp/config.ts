@@ -82,6 +82,12 @@ export interface ClpConfig {
      */
     onRewardError: OnRewardError;
     /**
+     * Seconds one call into a reward may take before it counts as a failure of that reward on
+     * that sample (handled by onRewardError). Rewards then run in a worker thread; 0 scores them
+     * on the main thread with no limit.
+     */
+    rewardTimeoutSeconds: number;
+    /**
      * Consecutive steps with a non-finite loss or gradient norm (each skipped without an update)
      * after which training saves a checkpoint and stops.
      */
@@ -139,6 +145,7 @@ export const DEFAULT_CONFIG: Omit<ClpConfig, "objectives"> & { objectives: strin
     checkpointEvery: 50,
     keepCheckpoints: 2,
     onRewardError: "stop",
+    rewardTimeoutSeconds: 60,
     maxSkippedUpdates: 3,
   },
   eval: { divisions: 10, prompts: 400, samplesPerPrompt: 1, maxNewTokens: 20, temperature: 1, seed: 1234 },
@@ -249,6 +256,7 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   if (!(ON_REWARD_ERROR as readonly string[]).includes(config.rl.onRewardError)) {
     throw new ClpConfigError(`${source}: field "rl.onRewardError" is ${JSON.stringify(config.rl.onRewardError)}; available: ${ON_REWARD_ERROR.join(", ")}`);
   }
+  requireNumber(source, "rl.rewardTimeoutSeconds", config.rl.rewardTimeoutSeconds, (x) => x >= 0, "a number of seconds ≥ 0 (0: no limit)");
   requireNumber(source, "rl.maxSkippedUpdates", config.rl.maxSkippedUpdates, positiveInt, "a positive integer");
   requireNumber(source, "eval.divisions", config.eval.divisions, positiveInt, "a positive integer");
   requireNumber(source, "eval.prompts", config.eval.prompts, nonNegativeInt, "a non-negative integer");

@@ -40,6 +40,8 @@ export class RewardRegistry {
   private readonly rewards = new Map<string, RewardFunction>();
   /** Origin of each registered reward (a file path, "registerReward" or BUILTIN_ORIGIN). */
   private readonly origins = new Map<string, string>();
+  /** Absolute module path of each reward loaded from a module. */
+  private readonly modulePaths = new Map<string, string>();
 
   /** Creates a registry holding `initial` (the built-in rewards by default). */
   constructor(initial: readonly RewardFunction[] = BUILTIN_REWARDS) {
@@ -61,6 +63,7 @@ export class RewardRegistry {
     }
     this.rewards.set(valid.name, valid);
     this.origins.set(valid.name, origin);
+    this.modulePaths.delete(valid.name);
   }
 
   /** Returns the reward registered under `name`, or throws listing the available names. */
@@ -82,6 +85,18 @@ export class RewardRegistry {
     return [...this.rewards.values()];
   }
 
+  /**
+   * Tells where the reward named `name` can be loaded from again, for example in a worker thread:
+   * "built-in", the absolute path of the module it came from, or null when it was registered in
+   * code and exists only in this thread. Throws for an unknown name, like `get`.
+   */
+  loadableFrom(name: string): "built-in" | string | null {
+    const reward = this.get(name);
+    const origin = this.origins.get(name);
+    if (origin === BUILTIN_ORIGIN && BUILTIN_REWARDS.includes(reward)) return "built-in";
+    return this.modulePaths.get(name) ?? null;
+  }
+
   /** Returns the registered names in registration order. */
   names(): string[] {
     return [...this.rewards.keys()];
@@ -101,6 +116,7 @@ export class RewardRegistry {
     }
     for (const reward of rewards) {
       this.register(reward, { replace: options.replace === true, origin: absolute });
+      this.modulePaths.set(reward.name, absolute);
     }
     return rewards;
   }
@@ -133,7 +149,10 @@ export class RewardRegistry {
       }
     }
     for (const { reward, absolute } of pending.values()) {
-      if (this.rewards.get(reward.name) !== reward) this.register(reward, { origin: absolute });
+      if (this.rewards.get(reward.name) !== reward) {
+        this.register(reward, { origin: absolute });
+        this.modulePaths.set(reward.name, absolute);
+      }
     }
     return [...pending.values()].map(({ reward }) => reward);
   }

@@ -32,7 +32,24 @@ function checkValue(
   );
 }
 
-function scoreOne(reward: RewardFunction, input: RewardInput, index: number): number {
+/**
+ * Optional instrumentation of scoring, used by the reward worker to report progress and to step
+ * over calls that hung in an earlier attempt.
+ */
+export interface ScoreHooks {
+  /** Called just before every call into the reward: the sample index, or -1 before scoreBatch. */
+  beforeCall?(sampleIndex: number): void;
+  /**
+   * Calls known to hang, by sample index (-1 for scoreBatch), each with the error it counts as.
+   * Such a call is not made again: a sample fails with its error, and a batch falls back to `score`.
+   */
+  hung?: ReadonlyMap<number, RewardError>;
+}
+
+function scoreOne(reward: RewardFunction, input: RewardInput, index: number, hooks: ScoreHooks = {}): number {
+  const hung = hooks.hung?.get(index);
+  if (hung !== undefined) throw hung;
+  hooks.beforeCall?.(index);
   let value: unknown;
   try {
     value = reward.score(input);
@@ -70,15 +87,18 @@ function batchLengthError(reward: RewardFunction, count: number, values: unknown
  * with `score` to find the failing one, so the RewardError still names the sample. Its
  * `sampleIndex` is undefined only when no single sample fails.
  */
-export function scoreReward(reward: RewardFunction, inputs: readonly RewardInput[]): number[] {
+export function scoreReward(reward: RewardFunction, inputs: readonly RewardInput[], hooks: ScoreHooks = {}): number[] {
   if (reward.scoreBatch === undefined) {
-    return inputs.map((input, index) => scoreOne(reward, input, index));
+    return inputs.map((input, index) => scoreOne(reward, input, index, hooks));
   }
+  const hungBatch = hooks.hung?.get(-1);
+  if (hungBatch !== undefined) throw hungBatch;
   let values: unknown;
   try {
+    hooks.beforeCall?.(-1);
     values = reward.scoreBatch([...inputs]);
   } catch (error) {
-    inputs.forEach((input, index) => scoreOne(reward, input, index));
+    inputs.forEach((input, index) => scoreOne(reward, input, index, hooks));
     throw batchThrewError(reward, inputs.length, error);
   }
   if (!Array.isArray(values) || values.length !== inputs.length) {
@@ -102,13 +122,16 @@ export interface PerSampleScores {
  * their values. A failure of the whole batch still raises: `scoreBatch` returning the wrong number
  * of values, or throwing although `score` succeeds on every sample.
  */
-export function scoreRewardPerSample(reward: RewardFunction, inputs: readonly RewardInput[]): PerSampleScores {
-  let valueOf = (input: RewardInput, index: number): number => scoreOne(reward, input, index);
+export function scoreRewardPerSample(reward: RewardFunction, inputs: readonly RewardInput[], hooks: ScoreHooks = {}): PerSampleScores {
+  let valueOf = (input: RewardInput, index: number): number => scoreOne(reward, input, index, hooks);
   let batchFailed = false;
   let batchError: unknown;
   if (reward.scoreBatch !== undefined) {
     let batch: unknown;
+    const hungBatch = hooks.hung?.get(-1);
     try {
+      if (hungBatch !== undefined) throw hungBatch;
+      hooks.beforeCall?.(-1);
       batch = reward.scoreBatch([...inputs]);
     } catch (error) {
       // Scores each sample with `score` below, to find the failing ones.
@@ -133,7 +156,9 @@ export function scoreRewardPerSample(reward: RewardFunction, inputs: readonly Re
       scores.errors.push(error);
     }
   });
-  if (batchFailed && scores.errors.length === 0) {
+  // A scoreBatch that hung is replaced by `score` on every sample; one that threw although each
+  // sample scores is a fault of the batch path itself.
+  if (batchFailed && scores.errors.length === 0 && batchError !== hooks.hung?.get(-1)) {
     throw batchThrewError(reward, inputs.length, batchError);
   }
   return scores;

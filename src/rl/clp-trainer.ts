@@ -26,9 +26,9 @@
  *
  * Faults (docs/METHODS.md): rl.onRewardError "skip" makes a sample that a reward fails on
  * unscorable, with advantage 0 and no part in baselines or reward means, while "stop" saves a
- * checkpoint and raises the RewardError. A step with a non-finite loss or gradient norm makes no
- * update, and rl.maxSkippedUpdates such steps in a row save a checkpoint and raise
- * NonFiniteUpdateError.
+ * checkpoint and raises the RewardError. A step with a non-finite loss or gradient norm, or without
+ * a single scored sample, makes no update, and rl.maxSkippedUpdates such steps in a row save a
+ * checkpoint and raise SkippedUpdatesError.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -40,17 +40,17 @@ import { PROMPT_FORMAT } from "../clp/prompt-format.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
 import { CheckpointError, writeFileAtomic } from "../model/safetensors.js";
-import { RewardError, scoreSummaries, scoreSummariesPerSample } from "../rewards/index.js";
+import { RewardError } from "../rewards/index.js";
 import { decodeSummary } from "../task/summarize.js";
 import { makeOptimizer } from "../train/lm.js";
 import { JsonlWriter } from "../util/jsonl.js";
 import { ProgressBar } from "../util/progress.js";
 import { mixSeed, Rng } from "../util/rng.js";
 import { isFlatGroup, leaveOneOutAdvantages } from "./advantages.js";
-import { NonFiniteUpdateError } from "./errors.js";
+import { SkippedUpdatesError } from "./errors.js";
 import { klK1, klK3 } from "./kl.js";
 import { policyGradientLoss } from "./loss.js";
-import type { RunContext } from "./run-context.js";
+import { rewardInputs, type RunContext } from "./run-context.js";
 import { completionLogProbs, packBatch } from "./sequences.js";
 import { mean } from "./stats.js";
 import {
@@ -60,6 +60,7 @@ import {
   restoreOptimizer,
   saveTrainingCheckpoint,
   TRAINING_STATE_FORMAT,
+  type SkipStreak,
   type TrainingState,
 } from "./training-state.js";
 
@@ -118,7 +119,7 @@ function truncateMetrics(path: string, steps: number): void {
  * from the start when it saved none). Returns the trained policy; the caller disposes it.
  */
 export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string, label = "training"): Promise<ClpPolicy> {
-  const { config, reference, tokenizer, rewards, normalizer, examples } = ctx;
+  const { config, reference, tokenizer, normalizer, examples } = ctx;
   const m = config.objectives.length;
   const seed = mixSeed(config.seed, spec.stream);
   const checkpointDir = join(dir, "checkpoint");
@@ -188,11 +189,11 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
   const started = Date.now();
   // Skipped steps leave parameters and optimizer unchanged, so the state at the start of the first
   // skipped step in a row, saved when training stops, resumes from the last applied update.
-  let consecutiveSkips = 0;
-  let beforeSkips: { step: number; rng: { data: number[]; weights: number[] }; order: number[] } | null = null;
+  let consecutiveSkips = resumed?.state.skipStreak?.count ?? 0;
+  let beforeSkips: SkipStreak["since"] | null = resumed?.state.skipStreak?.since ?? null;
 
   /** Saves a resumable checkpoint after `completed` steps, with the generator states to continue from. */
-  const saveTrainingState = (completed: number, rng: { data: number[]; weights: number[] }, remaining: number[]) => {
+  const saveTrainingState = (completed: number, rng: { data: number[]; weights: number[] }, remaining: number[], streakCarried = true) => {
     setTraining(false);
     try {
       const state: TrainingState = {
@@ -205,6 +206,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         spec,
         config,
         clpVersion: clpVersion(),
+        skipStreak: streakCarried && beforeSkips !== null ? { count: consecutiveSkips, since: beforeSkips } : null,
       };
       return saveTrainingCheckpoint(checkpointsRoot, policy, optimizer, state, config.rl.keepCheckpoints);
     } finally {
@@ -251,8 +253,9 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
       let raw: (number[] | null)[];
       let rewardErrors: RewardError[] = [];
       try {
-        if (config.rl.onRewardError === "skip") ({ rows: raw, errors: rewardErrors } = scoreSummariesPerSample(rewards, rows, summaries));
-        else raw = scoreSummaries(rewards, rows, summaries);
+        const inputs = rewardInputs(rows, summaries);
+        if (config.rl.onRewardError === "skip") ({ rows: raw, errors: rewardErrors } = await ctx.scorer.scorePerSample(inputs));
+        else raw = await ctx.scorer.scoreAll(inputs);
       } catch (err) {
         if (err instanceof RewardError) {
           const saved = saveTrainingState(step, atStepStart.rng, atStepStart.order);
@@ -289,13 +292,17 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         const total = scalarized.map((r, i) => (r === null ? null : r - rowSteering[i]!.kl * klPerSeq[i]!));
         const groups = Array.from({ length: P }, (_, p) => total.slice(p * k, p * k + k));
         const advantages = leaveOneOutAdvantages(groups).flat();
-        const loss = policyGradientLoss(logp, advantages);
-        loss.backward();
         const flatGroups = groups.filter(isFlatGroup).length;
+        const scoredCount = total.filter((r) => r !== null).length;
+        // Without a scored sample there is nothing to learn from: no loss, no update.
+        if (scoredCount === 0) return { loss: null, klPerSeq, klK3PerSeq, tokenCounts, entropyEstimate, samplerGap, flatGroups };
+        const loss = policyGradientLoss(logp, advantages, scoredCount);
+        loss.backward();
         return { loss: loss.item(), klPerSeq, klK3PerSeq, tokenCounts, entropyEstimate, samplerGap, flatGroups };
       });
-      const gradNorm = torch.clipGradNorm(trainableTensors, config.rl.gradClip);
-      const skipped = !Number.isFinite(stats.loss) || !Number.isFinite(gradNorm);
+      const gradNorm = stats.loss === null ? null : torch.clipGradNorm(trainableTensors, config.rl.gradClip);
+      const skipReason = stats.loss === null ? "unscorable" : !Number.isFinite(stats.loss) || !Number.isFinite(gradNorm) ? "non-finite" : null;
+      const skipped = skipReason !== null;
       if (!skipped) optimizer.step();
       optimizer.zeroGrad();
       policy.metadata.step = step + 1;
@@ -320,6 +327,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         summaryWords: mean(summaries.map((s) => (s.match(/\S+/g) ?? []).length)),
         gradNorm,
         skippedUpdate: skipped,
+        skipReason,
         rolloutSeconds,
         stepSeconds: (Date.now() - stepStart) / 1000,
         elapsedSeconds: (Date.now() - started) / 1000,
@@ -328,9 +336,12 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
       bar.update(step + 1, `R ${mean(scorable(scalarized)).toFixed(2)} kl ${mean(stats.klPerSeq).toFixed(2)} len ${mean(stats.tokenCounts).toFixed(1)}`);
       if (beforeSkips !== null && consecutiveSkips >= config.rl.maxSkippedUpdates) {
         policy.metadata.step = beforeSkips.step;
-        const saved = saveTrainingState(beforeSkips.step, beforeSkips.rng, beforeSkips.order);
-        throw new NonFiniteUpdateError(
-          `RL step ${step + 1}: ${consecutiveSkips} consecutive updates were skipped because the loss (${stats.loss}) or the gradient norm (${gradNorm}) was not finite. ` +
+        const saved = saveTrainingState(beforeSkips.step, beforeSkips.rng, beforeSkips.order, false);
+        const why = skipReason === "unscorable"
+          ? `a reward failed on every sample (first error: ${rewardErrors[0]?.message ?? "none recorded"})`
+          : `the loss (${stats.loss}) or the gradient norm (${gradNorm}) was not finite`;
+        throw new SkippedUpdatesError(
+          `RL step ${step + 1}: ${consecutiveSkips} consecutive updates were skipped; in the last one ${why}. ` +
             `The state after the last applied update (step ${beforeSkips.step}) is saved in ${saved}. ` +
             `Check π_ref, the rewards and rl.lr, then continue with: clp train --resume ${ctx.runDir}`,
           step + 1,

@@ -1,12 +1,12 @@
 /** Errors that stop an RL run. */
 
 /**
- * Raised after `rl.maxSkippedUpdates` consecutive steps whose loss or gradient norm was not
- * finite. Skipped steps leave the parameters and the optimizer unchanged, so the resumable
+ * Raised after `rl.maxSkippedUpdates` consecutive steps that made no update, because the loss or
+ * the gradient norm was not finite or because no sample could be scored. Skipped steps leave the parameters and the optimizer unchanged, so the resumable
  * checkpoint saved before raising contains the parameters of the last applied update.
  */
-export class NonFiniteUpdateError extends Error {
-  override readonly name = "NonFiniteUpdateError";
+export class SkippedUpdatesError extends Error {
+  override readonly name = "SkippedUpdatesError";
 
   constructor(
     message: string,

@@ -62,7 +62,7 @@ async function trainPerWeight(ctx: RunContext): Promise<string[]> {
  * newest checkpoint.
  */
 export async function trainRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): Promise<TrainResult> {
-  const ctx = prepareRun(config, runDir, options);
+  const ctx = await prepareRun(config, runDir, options);
   try {
     switch (config.method) {
       case "clp":
@@ -98,5 +98,7 @@ export async function trainRun(config: ClpConfig, runDir: string, options: Train
   } catch (err) {
     ctx.reference.dispose();
     throw err;
+  } finally {
+    await ctx.scorer.close();
   }
 }

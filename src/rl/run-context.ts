@@ -10,7 +10,7 @@ import { defaultTaskPaths, loadSplit, type SummaryExample } from "../data/datase
 import { loadModelFolder } from "../model/checkpoint.js";
 import { generate } from "../model/generate.js";
 import type { Gpt } from "../model/gpt.js";
-import { getReward, listRewards, loadRewardModules, RewardNormalizer, scoreSummaries, scoreSummariesPerSample, type RewardFunction } from "../rewards/index.js";
+import { getReward, listRewards, loadRewardModules, RewardNormalizer, RewardScorer, type RewardFunction, type RewardInput } from "../rewards/index.js";
 import { decodeSummary, promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { mixSeed, Rng } from "../util/rng.js";
@@ -27,13 +27,15 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
-/** Shared state of one training run; the caller disposes `reference`. */
+/** Shared state of one training run; the caller disposes `reference` and closes `scorer`. */
 export interface RunContext {
   config: ClpConfig;
   runDir: string;
   reference: Gpt;
   tokenizer: Tokenizer;
   rewards: RewardFunction[];
+  /** Scores samples with `rewards` under rl.rewardTimeoutSeconds. */
+  scorer: RewardScorer;
   normalizer: RewardNormalizer;
   examples: SummaryExample[];
   options: TrainOptions;
@@ -60,6 +62,11 @@ export function resolveRewards(config: ClpConfig): RewardFunction[] {
   });
 }
 
+/** The reward inputs of generated summaries of task examples. */
+export function rewardInputs(examples: readonly SummaryExample[], summaries: readonly string[]): RewardInput[] {
+  return summaries.map((summary, i) => ({ source: examples[i]!.description, summary, reference: examples[i]!.synopsis }));
+}
+
 /**
  * Resolves a model or run folder named in a config: a relative path is taken from the working
  * directory, or else from the clp package root, where the committed models/ref lives.
@@ -77,7 +84,7 @@ export function resolveReferencePath(reference: string, field = "reference"): st
  * Measures each reward's mean and std (and their correlations) on samples of π_ref. With
  * rl.onRewardError "skip", samples that a reward fails on are left out.
  */
-function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewards: RewardFunction[], examples: SummaryExample[], log: (message: string) => void) {
+async function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, scorer: RewardScorer, examples: SummaryExample[], log: (message: string) => void) {
   const rng = new Rng(mixSeed(config.seed, 0x6361));
   const picked = rng.shuffle(examples.map((_, i) => i)).slice(0, config.calibration.prompts).map((i) => examples[i]!);
   const rows = picked.flatMap((e) => Array.from({ length: config.calibration.samplesPerPrompt }, () => e));
@@ -93,12 +100,12 @@ function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer, rewa
   let scores: number[][];
   let unscorableSamples = 0;
   if (config.rl.onRewardError === "skip") {
-    const scored = scoreSummariesPerSample(rewards, rows, summaries);
+    const scored = await scorer.scorePerSample(rewardInputs(rows, summaries));
     scores = scored.rows.filter((row): row is number[] => row !== null);
     unscorableSamples = rows.length - scores.length;
     if (unscorableSamples > 0) log(`calibration: left out ${unscorableSamples} of ${rows.length} samples that a reward failed on. First error: ${scored.errors[0]!.message}`);
   } else {
-    scores = scoreSummaries(rewards, rows, summaries);
+    scores = await scorer.scoreAll(rewardInputs(rows, summaries));
   }
   let normalizer: RewardNormalizer;
   try {
@@ -152,7 +159,7 @@ export function isRunFolder(dir: string): boolean {
  * Reopens a run folder for `--resume`: the config must be the one the run saved, and the reward
  * normalisation is read back rather than measured again.
  */
-function resumeRun(config: ClpConfig, runDir: string, options: TrainOptions): RunContext {
+async function resumeRun(config: ClpConfig, runDir: string, options: TrainOptions): Promise<RunContext> {
   const savedConfig = join(runDir, "config.json");
   const normalizerPath = join(runDir, "reward-normalizer.json");
   if (!existsSync(savedConfig) || !existsSync(normalizerPath)) {
@@ -161,44 +168,61 @@ function resumeRun(config: ClpConfig, runDir: string, options: TrainOptions): Ru
   const saved = JSON.parse(readFileSync(savedConfig, "utf8")) as unknown;
   const { rl: savedRl, ...savedRest } = saved as ClpConfig;
   const { rl, ...rest } = config;
-  // Only the step count may change on resume, so a run can be extended.
-  if (JSON.stringify(savedRest) !== JSON.stringify(rest) || JSON.stringify({ ...savedRl, steps: 0 }) !== JSON.stringify({ ...rl, steps: 0 })) {
+  // Only fields that leave the results unchanged may differ on resume: the step count, so a run
+  // can be extended, and the reward time-out, so a slow reward can be given more time.
+  const comparable = (fields: ClpConfig["rl"]) => JSON.stringify({ ...fields, steps: 0, rewardTimeoutSeconds: 0 });
+  if (JSON.stringify(savedRest) !== JSON.stringify(rest) || comparable(savedRl) !== comparable(rl)) {
     throw new ClpConfigError(`${savedConfig} differs from the config given to resume it; resume with the run's own config (clp train --resume ${runDir})`);
   }
-  return { ...openRun(config, runDir, options), normalizer: RewardNormalizer.load(normalizerPath, config.objectives) };
+  const normalizer = RewardNormalizer.load(normalizerPath, config.objectives);
+  return { ...(await openRun(config, runDir, options)), normalizer };
 }
 
 /**
  * Loads what every run needs besides the reward normalisation (rewards, π_ref, training examples)
  * and writes the resolved config into the run folder.
  */
-function openRun(config: ClpConfig, runDir: string, options: TrainOptions): Omit<RunContext, "normalizer"> {
+async function openRun(config: ClpConfig, runDir: string, options: TrainOptions): Promise<Omit<RunContext, "normalizer">> {
   const rewards = resolveRewards(config);
-  const ref = loadModelFolder(resolveReferencePath(config.reference));
-  ref.model.requiresGrad_(false);
-  mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-  const limit = config.data.trainLimit > 0 ? { limit: config.data.trainLimit } : {};
-  const examples = options.trainExamples ?? loadSplit(defaultTaskPaths().train, limit);
   const log = (message: string) => {
     if (!options.quiet) process.stderr.write(`clp train: ${message}\n`);
   };
-  return { config, runDir, reference: ref.model, tokenizer: ref.tokenizer, rewards, examples, options, log };
+  const scorer = await RewardScorer.open(rewards, { timeoutSeconds: config.rl.rewardTimeoutSeconds, raiseHint: "raise rl.rewardTimeoutSeconds" });
+  if (scorer.unlimitedReason !== null && config.rl.rewardTimeoutSeconds > 0) log(`no reward time-out: ${scorer.unlimitedReason}`);
+  try {
+    const ref = loadModelFolder(resolveReferencePath(config.reference));
+    ref.model.requiresGrad_(false);
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    const limit = config.data.trainLimit > 0 ? { limit: config.data.trainLimit } : {};
+    const examples = options.trainExamples ?? loadSplit(defaultTaskPaths().train, limit);
+    return { config, runDir, reference: ref.model, tokenizer: ref.tokenizer, rewards, scorer, examples, options, log };
+  } catch (err) {
+    await scorer.close();
+    throw err;
+  }
 }
 
 /**
  * Checks the run folder (new or empty, so one folder never mixes the metrics of two runs), loads
  * π_ref and the data, writes the resolved config and measures the reward normalisation.
  */
-export function prepareRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): RunContext {
+export async function prepareRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): Promise<RunContext> {
   if (options.resume) return resumeRun(config, runDir, options);
   if (existsSync(runDir) && readdirSync(runDir).length > 0) {
     throw new ClpConfigError(`run folder ${runDir} already contains files; choose another --run-dir, or remove it (clp train --overwrite)`);
   }
   validateRunInputs(config);
-  const run = openRun(config, runDir, options);
+  const run = await openRun(config, runDir, options);
   run.log(`calibrating reward normalisation on ${config.calibration.prompts} × ${config.calibration.samplesPerPrompt} samples of π_ref`);
-  const calibration = calibrate(config, run.reference, run.tokenizer, run.rewards, run.examples, run.log);
+  let calibration: Awaited<ReturnType<typeof calibrate>>;
+  try {
+    calibration = await calibrate(config, run.reference, run.tokenizer, run.scorer, run.examples, run.log);
+  } catch (err) {
+    await run.scorer.close();
+    run.reference.dispose();
+    throw err;
+  }
   calibration.normalizer.save(join(runDir, "reward-normalizer.json"));
   writeFileSync(join(runDir, "calibration.json"), JSON.stringify({ ...calibration, normalizer: calibration.normalizer.toJSON() }, null, 2) + "\n");
   return { ...run, normalizer: calibration.normalizer };

@@ -39,6 +39,18 @@ export interface TrainingState {
   spec: PolicySpec;
   config: ClpConfig;
   clpVersion: string;
+  /**
+   * Updates skipped in a row just before this checkpoint, and the state at the start of the first
+   * of them, so rl.maxSkippedUpdates counts across a resume; absent or null when the last step
+   * made an update.
+   */
+  skipStreak?: SkipStreak | null;
+}
+
+/** A run of consecutive skipped updates: how many, and where the first one started. */
+export interface SkipStreak {
+  count: number;
+  since: { step: number; rng: { data: number[]; weights: number[] }; order: number[] };
 }
 
 /** A loaded checkpoint: the policy and the optimizer moments are owned by the caller. */
