@@ -122,6 +122,11 @@ test("train with a reward module and --set, then eval and generate", () => {
   const generated = clp("generate", "--run", runDir, "--weights", "0,1", "--text", "A command-line tool that converts images between formats.", "--max-new-tokens", "6");
   assert.equal(generated.status, 0, generated.stderr);
   assert.ok(generated.stdout.trim().length > 0);
+  assert.equal(generated.stderr, "");
+  // A length beyond the model's context is capped, with a note.
+  const long = clp("generate", "--run", runDir, "--weights", "0,1", "--text", "A tool.", "--max-new-tokens", "5000");
+  assert.equal(long.status, 0, long.stderr);
+  assert.match(long.stderr, /^clp generate: --max-new-tokens 5000 does not fit in the model's context after the prompt; generated at most \d+ tokens\n$/);
 
   // --overwrite deletes only run folders, and only after the config checks pass.
   const precious = join(dir, "precious");

@@ -401,12 +401,15 @@ async function generateCommand(argv: string[]): Promise<void> {
   const policy = loadPolicy(dir);
   try {
     const weights = parseWeights(values.weights, policy.objectives);
-    const { texts } = summarize(policy, Array.from({ length: samples }, () => text), { weights, kl }, {
+    const { texts, generation } = summarize(policy, Array.from({ length: samples }, () => text), { weights, kl }, {
       maxNewTokens,
       temperature,
       greedy: values.greedy === true,
       seed,
     });
+    if (generation.maxNewTokens < maxNewTokens) {
+      process.stderr.write(`clp generate: --max-new-tokens ${maxNewTokens} does not fit in the model's context after the prompt; generated at most ${generation.maxNewTokens} tokens\n`);
+    }
     for (const t of texts) process.stdout.write(`${t}\n`);
   } finally {
     policy.dispose();

@@ -32,6 +32,11 @@ export interface Generation {
   logProbs: number[][];
   /** True when the row emitted eosId. */
   finished: boolean[];
+  /**
+   * The cap on new tokens that applied: options.maxNewTokens, or less when the longest prompt left
+   * less room in the model's context.
+   */
+  maxNewTokens: number;
 }
 
 /**
@@ -57,6 +62,7 @@ export function generate(model: CausalLM, prompts: readonly number[][], mix: rea
     tokens: prompts.map(() => []),
     logProbs: prompts.map(() => []),
     finished: prompts.map(() => false),
+    maxNewTokens: maxNew,
   };
   const useCache = options.useCache ?? true;
   const cache = useCache ? model.newCache() : null;
