@@ -24,6 +24,7 @@ import {
   type RewardFunction,
   type RewardInput,
 } from "../src/rewards/index.js";
+import { resolveReferencePath } from "../src/rl/run-context.js";
 import { mean, pearson, spearman } from "../src/rl/stats.js";
 import { decodeSummary, promptIds } from "../src/task/summarize.js";
 import type { Tokenizer } from "../src/tokenizer/bpe.js";
@@ -255,7 +256,7 @@ async function main(): Promise<void> {
   const train = loadSplit(paths.train);
   const validation = loadSplit(paths.validation);
 
-  const { model, tokenizer } = loadModelFolder(settings.reference);
+  const { model, tokenizer } = loadModelFolder(resolveReferencePath(settings.reference, "--reference"));
   const started = Date.now();
   let samples: RewardInput[];
   try {

@@ -4,7 +4,7 @@
 
 import type { Comparison, MethodMetrics } from "./compare-metrics.js";
 import { weightKey, type CompareMethod } from "./compare-inputs.js";
-import { escapeHtml } from "./front-html.js";
+import { escapeHtml, htmlPage } from "./html-page.js";
 import { formatStatistic, formatWeight } from "./front.js";
 
 /** A figure rendered to SVG. */
@@ -254,19 +254,7 @@ export function renderCompareHtml(
   const first = methods[0]?.name ?? "";
   const notes = comparison.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join("\n");
   const samples = sampleWeights(methods[0]!).map((weights) => renderSampleTable(methods, weights));
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
-  content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p>Produced by:</p>
+  return htmlPage(title, STYLE, `<p>Produced by:</p>
 <pre class="command">${escapeHtml(comparison.command ?? "(not recorded)")}</pre>
 <h2>Methods</h2>
 ${renderMethods(comparison)}
@@ -285,13 +273,12 @@ shares count the grid weights where one method's
 mean reward vector dominates the other's. Spearman ρ correlates wᵢ with reward i over the grid.
 Edge monotonicity counts the steps along each edge of the simplex, ordered by wᵢ, where reward i
 falls or reward j rises. Vertex checks are those clp eval recorded: reward i at its own vertex
-exceeds every other vertex by more than two standard errors.</p>
+exceeds every other vertex by more than two standard errors. Mean KL is a sample estimate, the
+mean over sampled summaries of Σₜ log π/π_ref, so a policy close to π_ref can show a small
+negative value.</p>
 ${renderMetrics(comparison)}
 <h2>Sample outputs</h2>
 <p>The summaries each method wrote for the same sources at the vertices and the centre of the
 grid; π_ref is the reference policy of ${escapeHtml(first)}.</p>
-${samples.join("\n")}
-</body>
-</html>
-`;
+${samples.join("\n")}`);
 }

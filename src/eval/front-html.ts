@@ -10,16 +10,7 @@ import {
   type FrontData,
   type FrontPoint,
 } from "./front.js";
-
-/** Escapes text for HTML element content and double-quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
+import { escapeHtml, htmlPage } from "./html-page.js";
 
 const STYLE = `
 body { font-family: sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }
@@ -145,30 +136,15 @@ function renderSamples(front: FrontData): string {
  * escaped here.
  */
 export function renderFrontHtml(front: FrontData, svg: string): string {
-  const title = escapeHtml(front.title);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
-  content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>${title}</h1>
-<figure>
+  return htmlPage(front.title, STYLE, `<figure>
 ${svg}
 </figure>
 <h2>Decoding settings</h2>
 ${renderDecoding(front.decoding)}
 <h2>Results per weight vector</h2>
 <p>Means are of the raw rewards, ± one standard error of the mean. KL is the mean sequence
-KL(π‖π_ref) in nats.</p>
+KL(π‖π_ref) in nats, estimated from the samples as the mean of Σₜ log π/π_ref; near 0 the estimate
+can be slightly negative.</p>
 ${renderTable(front)}
-${renderSamples(front)}
-</body>
-</html>
-`;
+${renderSamples(front)}`);
 }

@@ -16,7 +16,8 @@ import { buildFrontSpec } from "./front-spec.js";
 export type { FrontData, FrontPoint } from "./front.js";
 export { POLICY_LABEL, REFERENCE_LABEL, validateFront } from "./front.js";
 export { buildFrontSpec, MARK_NAMES } from "./front-spec.js";
-export { escapeHtml, renderFrontHtml } from "./front-html.js";
+export { renderFrontHtml } from "./front-html.js";
+export { escapeHtml, htmlPage } from "./html-page.js";
 
 /**
  * Renders the front to a standalone SVG document (starting with `<svg`). Throws an Error that
