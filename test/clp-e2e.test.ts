@@ -36,8 +36,8 @@ test("short CLP run steers both rewards", async () => {
   const rewards = config.objectives.map((name) => getReward(name));
   const settings = { prompts: 48, samplesPerPrompt: 1, maxNewTokens: 12, temperature: 1, seed: 3, maxSourceTokens: 64, batchSize: 48 };
   const at = (w: number[]) => evaluatePolicy(result.policy, result.reference, examples, rewards, settings, { weights: w });
-  const verbosityVertex = at([1, 0]);
-  const brevityVertex = at([0, 1]);
+  const verbosityVertex = await at([1, 0]);
+  const brevityVertex = await at([0, 1]);
   assert.ok(verbosityVertex.means[0]! > brevityVertex.means[0]!, `verbosity: ${verbosityVertex.means[0]} at e1 vs ${brevityVertex.means[0]} at e2`);
   assert.ok(brevityVertex.means[1]! > verbosityVertex.means[1]!, `brevity: ${brevityVertex.means[1]} at e2 vs ${verbosityVertex.means[1]} at e1`);
 

@@ -54,12 +54,12 @@ function firstKl(metricsPath: string): number {
   return first.kl;
 }
 
-function assertSteers(label: string, policy: SteerablePolicy, kl?: number): void {
+async function assertSteers(label: string, policy: SteerablePolicy, kl?: number): Promise<void> {
   const reference = loadModelFolder("models/ref").model;
   const rewards = ["verbosity", "brevity"].map((n) => getReward(n));
   const at = (w: number[]) => evaluatePolicy(policy, reference, examples, rewards, settings, { weights: w, kl: kl ?? null });
-  const long = at([1, 0]);
-  const short = at([0, 1]);
+  const long = await at([1, 0]);
+  const short = await at([0, 1]);
   assert.ok(long.means[0]! > short.means[0]!, `${label}: verbosity ${long.means[0]} at e1 vs ${short.means[0]} at e2`);
   assert.ok(short.means[1]! > long.means[1]!, `${label}: brevity ${short.means[1]} at e2 vs ${long.means[1]} at e1`);
   reference.dispose();
@@ -80,7 +80,7 @@ for (const [name, overrides] of clpVariants) {
     assert.equal(firstKl(join(runDir, "metrics.jsonl")), 0);
     const policy = loadPolicy(runDir, { objectives: base.objectives });
     assert.equal(policy.kind, "clp");
-    assertSteers(name, policy);
+    await assertSteers(name, policy);
     policy.dispose();
   });
 }
@@ -106,26 +106,26 @@ test("Rewarded Soups trains one expert per objective", async () => {
   const policy = loadPolicy(runDir);
   assert.equal(policy.kind, "rewarded-soups");
   assert.throws(() => policy.validateSteering({ weights: [0.5, 0.5], kl: 0.1 }), /Rewarded Soups was trained at the single KL coefficient 0\.02 and cannot be steered to kl 0\.1/);
-  assertSteers("rewarded soups", policy);
+  await assertSteers("rewarded soups", policy);
   policy.dispose();
 
   // Logit mixing over the same experts, without training them again.
   const mixingDir = await run("logit-mixing", { method: "logit-mixing", conditioning: { variant: "full" }, baseline: { expertsFrom: runDir } });
   const mixing = loadPolicy(mixingDir);
   assert.equal(mixing.kind, "logit-mixing");
-  assertSteers("logit mixing", mixing);
+  await assertSteers("logit mixing", mixing);
   mixing.dispose();
 });
 
 test("LoRA experts and one model per weight", async () => {
   const soupsDir = await run("soups-lora", { method: "rewarded-soups", conditioning: { variant: "lora" } });
   const soups = loadPolicy(soupsDir);
-  assertSteers("rewarded soups (lora)", soups);
+  await assertSteers("rewarded soups (lora)", soups);
   soups.dispose();
   const perWeightDir = await run("per-weight", { method: "per-weight", conditioning: { variant: "full" }, baseline: { divisions: 1 } });
   const perWeight = loadPolicy(perWeightDir);
   assert.equal(perWeight.kind, "per-weight");
-  assertSteers("per-weight", perWeight);
+  await assertSteers("per-weight", perWeight);
   perWeight.dispose();
 });
 
@@ -136,11 +136,11 @@ test("DeRa realigns an attn run and KL steering moves KL", async () => {
   assert.equal(dera.kind, "dera");
   // Evaluation caches key on the aligned run's files too.
   assert.ok(policySourceFiles(deraDir).map((f) => resolve(f)).includes(resolve(aligned, "checkpoint", "model.safetensors")));
-  assertSteers("dera at α₀", dera);
+  await assertSteers("dera at α₀", dera);
   const reference = loadModelFolder("models/ref").model;
   const rewards = ["verbosity", "brevity"].map((n) => getReward(n));
-  const strong = evaluatePolicy(dera, reference, examples, rewards, settings, { weights: [0, 1], kl: 0.2 });
-  const weak = evaluatePolicy(dera, reference, examples, rewards, settings, { weights: [0, 1], kl: 0.02 });
+  const strong = await evaluatePolicy(dera, reference, examples, rewards, settings, { weights: [0, 1], kl: 0.2 });
+  const weak = await evaluatePolicy(dera, reference, examples, rewards, settings, { weights: [0, 1], kl: 0.02 });
   assert.ok(strong.kl < weak.kl, `KL at α = 0.2: ${strong.kl}, at α = 0.02: ${weak.kl}`);
   reference.dispose();
   dera.dispose();
@@ -161,7 +161,7 @@ test("three and four objectives run end to end", async () => {
     assert.deepEqual([...policy.objectives], objectives);
     const w = objectives.map((_, i) => (i === objectives.length - 1 ? 1 : 0));
     const reference = loadModelFolder("models/ref").model;
-    const result = evaluatePolicy(policy, reference, examples.slice(0, 4), objectives.map((n) => getReward(n)), settings, { weights: w });
+    const result = await evaluatePolicy(policy, reference, examples.slice(0, 4), objectives.map((n) => getReward(n)), settings, { weights: w });
     assert.equal(result.means.length, objectives.length);
     reference.dispose();
     policy.dispose();

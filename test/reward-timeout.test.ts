@@ -192,3 +192,18 @@ test("skip mode leaves hung samples out", () => {
   assert.equal(records[0]!.unscorableSamples, 1);
   assert.ok(Number.isFinite(records[0]!.rewards["test-hang-late"]), "the mean is over the scored samples");
 });
+
+test("clp eval stops on a hung reward", () => {
+  // The run trained in skip mode; its evaluation scores in a new worker, whose ninth call hangs:
+  // the first sample at the second weight, after π_ref and the first weight on 4 prompts each.
+  const runDir = join(root, "skip-run");
+  const evaluate = () => spawnSync(process.execPath, ["bin/clp.js", "eval", "--run", runDir, "--prompts", "4", "--divisions", "1"], { encoding: "utf8" });
+  const hung = evaluate();
+  assert.equal(hung.status, 1, hung.stderr);
+  assert.match(hung.stderr, /reward "test-hang-late" did not return within 1 s on sample 0 .*raise rl\.rewardTimeoutSeconds if it is only slow/);
+  assert.doesNotMatch(hung.stderr, /\n\s+at /, "no stack trace");
+  // Run again, the finished points come from the cache and the new worker's calls stay below nine.
+  const again = evaluate();
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /\(2 read from .*eval-cache\)/);
+});

@@ -680,7 +680,7 @@ test("training and evaluation at zero weight components", async () => {
   const policy = await trainPolicy(ctx, clpSpec(ctx), ctx.runDir);
   for (const record of readMetrics(ctx.runDir)) assert.ok(Number.isFinite(record.loss), `step ${record.step}: loss ${record.loss}`);
   const settings = { prompts: 2, samplesPerPrompt: 1, maxNewTokens: 6, temperature: 1, seed: 3, maxSourceTokens: 32, batchSize: 2 };
-  const result = evaluatePolicy(policy, ctx.reference, examples.slice(0, 2), ctx.rewards, settings, { weights: [0, 1] });
+  const result = await evaluatePolicy(policy, ctx.reference, examples.slice(0, 2), ctx.rewards, settings, { weights: [0, 1] });
   assert.ok(result.means.every(Number.isFinite), `means [${result.means}]`);
   assert.ok(Number.isFinite(result.kl), `KL ${result.kl}`);
   policy.dispose();

@@ -14,7 +14,7 @@ import { EvalCache } from "../eval/cache.js";
 import { evaluateFront, type EvalSettings } from "../eval/evaluate.js";
 import { parseWeightGrid } from "../eval/weight-grid.js";
 import { loadModelFolder } from "../model/checkpoint.js";
-import { resolveRewardModulePath } from "../rewards/index.js";
+import { resolveRewardModulePath, RewardScorer } from "../rewards/index.js";
 import { trainRun } from "../rl/methods.js";
 import { isRunFolder, loadConfigRewards, resolveReferencePath, resolveRewards, validateRunInputs } from "../rl/run-context.js";
 import { compareCommand } from "./compare.js";
@@ -184,7 +184,7 @@ interface EvalTarget {
 
 async function runEvaluation(target: EvalTarget) {
   const { policy, config, outDir, settings, grid, quiet, title, kl } = target;
-  const rewards = resolveRewards(config);
+  const rewards = await RewardScorer.open(resolveRewards(config), { timeoutSeconds: config.rl.rewardTimeoutSeconds, raiseHint: "raise rl.rewardTimeoutSeconds" });
   const reference = loadModelFolder(resolveReferencePath(config.reference)).model;
   try {
     const test = loadSplit(defaultTaskPaths().test);
@@ -199,7 +199,7 @@ async function runEvaluation(target: EvalTarget) {
       return [resolve(file), stat?.size ?? null, stat?.mtimeMs ?? null];
     });
     const cache = new EvalCache(join(outDir, "eval-cache"), { kind: policy.kind, sources });
-    const front = evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet, kl, cache });
+    const front = await evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet, kl, cache });
     const steering = await writeEvaluation(outDir, { title, method: policy.kind, klCoef: kl }, config.objectives, settings, front.reference, front.points);
     process.stdout.write(`\n${formatTable(config.objectives, front.reference, front.points)}\n\n`);
     for (const s of steering) {
@@ -211,6 +211,7 @@ async function runEvaluation(target: EvalTarget) {
     const reused = front.cachedPoints > 0 ? ` (${front.cachedPoints} read from ${join(outDir, "eval-cache")})` : "";
     process.stdout.write(`evaluated ${examples.length} test prompts with ${settings.samplesPerPrompt} sample(s) each at ${grid.length} weights and π_ref${reused} in ${Math.round((Date.now() - started) / 1000)} s; results in ${outDir}/front.{json,csv,svg,html}\n`);
   } finally {
+    await rewards.close();
     reference.dispose();
   }
 }

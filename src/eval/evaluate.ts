@@ -9,7 +9,7 @@ import type { Steering, SteerablePolicy } from "../clp/steerable.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
 import type { CausalLM, Gpt } from "../model/gpt.js";
-import { scoreSummaries, type RewardFunction } from "../rewards/index.js";
+import { RewardScorer, scoreAll, type RewardFunction, type RewardInput } from "../rewards/index.js";
 import { completionLogProbs, packBatch } from "../rl/sequences.js";
 import { mean, standardError } from "../rl/stats.js";
 import { decodeSummary, promptIds } from "../task/summarize.js";
@@ -48,6 +48,20 @@ export interface WeightResult {
   perPrompt: number[][];
 }
 
+/**
+ * The rewards an evaluation scores with: the functions themselves, scored on this thread, or a
+ * RewardScorer, which scores them under its time limit.
+ */
+export type EvalRewards = readonly RewardFunction[] | RewardScorer;
+
+function rewardList(rewards: EvalRewards): readonly RewardFunction[] {
+  return rewards instanceof RewardScorer ? rewards.rewards : rewards;
+}
+
+async function scoreRows(rewards: EvalRewards, inputs: RewardInput[]): Promise<number[][]> {
+  return rewards instanceof RewardScorer ? rewards.scoreAll(inputs) : scoreAll(rewards, inputs);
+}
+
 /** A model to sample from, with its mixing weights and prompt builder. */
 interface Sampler {
   model: CausalLM;
@@ -60,14 +74,14 @@ interface Sampler {
  * Σₜ log π − log π_ref on the sampled tokens, with π_ref reading the same prompt: an unbiased
  * estimate of KL(π‖π_ref).
  */
-function evaluateSampler(
+async function evaluateSampler(
   sampler: Sampler,
   reference: Gpt,
   tokenizer: Tokenizer,
   examples: readonly SummaryExample[],
-  rewards: readonly RewardFunction[],
+  rewards: EvalRewards,
   settings: EvalSettings,
-): Omit<WeightResult, "weights"> {
+): Promise<Omit<WeightResult, "weights">> {
   const rows: { example: SummaryExample; prompt: number; seed: number }[] = [];
   examples.forEach((example, i) => {
     for (let s = 0; s < settings.samplesPerPrompt; s++) rows.push({ example, prompt: i, seed: mixSeed(settings.seed, i, s) });
@@ -88,7 +102,8 @@ function evaluateSampler(
       seeds: chunk.map((r) => r.seed),
     });
     const summaries = generation.tokens.map((t) => decodeSummary(tokenizer, t));
-    scores.push(...scoreSummaries(rewards, chunk.map((r) => r.example), summaries));
+    const inputs = chunk.map((r, i) => ({ source: r.example.description, summary: summaries[i]!, reference: r.example.synopsis }));
+    scores.push(...(await scoreRows(rewards, inputs)));
     lengths.push(...summaries.map((s) => (s.match(/\S+/g) ?? []).length));
     const kl = tidy(() =>
       torch.noGrad(() => {
@@ -105,8 +120,9 @@ function evaluateSampler(
       samples.push({ source: chunk[i]!.example.description, summary: summaries[i]! });
     }
   }
-  const columns = rewards.map((_, j) => scores.map((r) => r[j]!));
-  const perPrompt = examples.map(() => rewards.map(() => 0));
+  const objectives = rewardList(rewards);
+  const columns = objectives.map((_, j) => scores.map((r) => r[j]!));
+  const perPrompt = examples.map(() => objectives.map(() => 0));
   scores.forEach((row, i) => row.forEach((value, j) => (perPrompt[rows[i]!.prompt]![j]! += value / settings.samplesPerPrompt)));
   return {
     perPrompt,
@@ -120,31 +136,31 @@ function evaluateSampler(
 }
 
 /** Evaluates π_ref itself on the examples (weights []). */
-export function evaluateReference(
+export async function evaluateReference(
   reference: Gpt,
   tokenizer: Tokenizer,
   examples: readonly SummaryExample[],
-  rewards: readonly RewardFunction[],
+  rewards: EvalRewards,
   settings: EvalSettings,
-): WeightResult {
+): Promise<WeightResult> {
   const sampler: Sampler = { model: reference, mix: null, prompt: (d) => promptIds(tokenizer, d, settings.maxSourceTokens) };
-  return { weights: [], ...evaluateSampler(sampler, reference, tokenizer, examples, rewards, settings) };
+  return { weights: [], ...(await evaluateSampler(sampler, reference, tokenizer, examples, rewards, settings)) };
 }
 
 /** Evaluates a steerable policy at one steering input, decoding with merged weights. */
-export function evaluatePolicy(
+export async function evaluatePolicy(
   policy: SteerablePolicy,
   reference: Gpt,
   examples: readonly SummaryExample[],
-  rewards: readonly RewardFunction[],
+  rewards: EvalRewards,
   settings: EvalSettings,
   steering: Steering,
-): WeightResult {
+): Promise<WeightResult> {
   policy.validateSteering(steering);
   const decoder = policy.decoder(steering);
   try {
     const sampler: Sampler = { model: decoder.model, mix: decoder.mix, prompt: (d) => policy.prompt(d, steering) };
-    const result = evaluateSampler(sampler, reference, policy.tokenizer, examples, rewards, settings);
+    const result = await evaluateSampler(sampler, reference, policy.tokenizer, examples, rewards, settings);
     const out: WeightResult = { weights: [...steering.weights], ...result };
     if (steering.kl !== undefined && steering.kl !== null) out.klCoef = steering.kl;
     return out;
@@ -158,37 +174,37 @@ export function evaluatePolicy(
  * cache, finished points are read back instead of evaluated again, and each new point is stored
  * as soon as it is done.
  */
-export function evaluateFront(
+export async function evaluateFront(
   policy: SteerablePolicy,
   reference: Gpt,
   examples: readonly SummaryExample[],
-  rewards: readonly RewardFunction[],
+  rewards: EvalRewards,
   grid: readonly number[][],
   settings: EvalSettings,
   options: { quiet?: boolean; kl?: number | null; cache?: EvalCache | null } = {},
-): { reference: WeightResult; points: WeightResult[]; cachedPoints: number } {
+): Promise<{ reference: WeightResult; points: WeightResult[]; cachedPoints: number }> {
   const bar = new ProgressBar("clp eval", grid.length + 1, process.stderr, !options.quiet);
   const cache = options.cache ?? null;
   let cachedPoints = 0;
-  const cached = (key: Record<string, unknown>, compute: () => WeightResult): WeightResult => {
+  const cached = async (key: Record<string, unknown>, compute: () => Promise<WeightResult>): Promise<WeightResult> => {
     const stored = cache?.get(key) ?? null;
     if (stored !== null) {
       cachedPoints++;
       return stored;
     }
-    const result = compute();
+    const result = await compute();
     cache?.set(key, result);
     return result;
   };
-  const rewardNames = rewards.map((r) => r.name);
-  const referenceResult = cached({ reference: true, rewardNames, settings }, () => evaluateReference(reference, policy.tokenizer, examples, rewards, settings));
+  const rewardNames = rewardList(rewards).map((r) => r.name);
+  const referenceResult = await cached({ reference: true, rewardNames, settings }, () => evaluateReference(reference, policy.tokenizer, examples, rewards, settings));
   bar.update(1, "π_ref");
   const points: WeightResult[] = [];
   const kl = options.kl ?? null;
-  grid.forEach((w, i) => {
+  for (const [i, w] of grid.entries()) {
     const steering = { weights: w, kl };
-    points.push(cached({ weights: w, kl, rewardNames, settings }, () => evaluatePolicy(policy, reference, examples, rewards, settings, steering)));
+    points.push(await cached({ weights: w, kl, rewardNames, settings }, () => evaluatePolicy(policy, reference, examples, rewards, settings, steering)));
     bar.update(i + 2, `w=[${w.map((x) => x.toFixed(2)).join(",")}]`);
-  });
+  }
   return { reference: referenceResult, points, cachedPoints };
 }
