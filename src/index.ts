@@ -19,6 +19,7 @@ export { evaluateFront, evaluatePolicy, evaluateReference } from "./eval/evaluat
 export type { EvalSettings, WeightResult } from "./eval/evaluate.js";
 export * from "./eval/metrics.js";
 export { trainRun } from "./rl/methods.js";
+export { RunWriteError } from "./rl/write-failure.js";
 export type { TrainResult } from "./rl/methods.js";
 export type { TrainOptions } from "./rl/run-context.js";
 export { loadRewardModules, registerReward, getReward, listRewards, RewardError } from "./rewards/index.js";

@@ -23,7 +23,10 @@ export interface ModelFolderConfig {
   metadata: Record<string, unknown>;
 }
 
-/** Saves a model, its tokenizer and metadata to `dir`, replacing any previous folder atomically. */
+/**
+ * Saves a model, its tokenizer and metadata to `dir`, replacing any previous folder atomically.
+ * When a write fails, the previous folder stays and the partial one is removed.
+ */
 export function saveModelFolder(dir: string, model: Gpt, tokenizer: Tokenizer, metadata: Record<string, unknown> = {}): void {
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
@@ -36,12 +39,19 @@ export function saveModelFolder(dir: string, model: Gpt, tokenizer: Tokenizer, m
     conditioning: model.deltas.size > 0 ? { numCopies: model.numCopies, deltas: Object.fromEntries(model.deltas) } : null,
     metadata,
   };
-  writeFileAtomic(join(temp, "config.json"), [Buffer.from(JSON.stringify(config, null, 2) + "\n")]);
-  writeFileAtomic(join(temp, "tokenizer.json"), [Buffer.from(tokenizer.toHuggingFaceJson())]);
-  saveSafetensors(join(temp, "model.safetensors"), model.params, { format: MODEL_FORMAT });
   const old = join(parent, `.${basename(dir)}.old-${process.pid}`);
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(temp, dir);
+  try {
+    writeFileAtomic(join(temp, "config.json"), [Buffer.from(JSON.stringify(config, null, 2) + "\n")]);
+    writeFileAtomic(join(temp, "tokenizer.json"), [Buffer.from(tokenizer.toHuggingFaceJson())]);
+    saveSafetensors(join(temp, "model.safetensors"), model.params, { format: MODEL_FORMAT });
+    if (existsSync(dir)) renameSync(dir, old);
+    renameSync(temp, dir);
+  } catch (err) {
+    // A failed save (a full disk, say) puts the previous folder back and leaves no partial one.
+    if (existsSync(old) && !existsSync(dir)) renameSync(old, dir);
+    rmSync(temp, { recursive: true, force: true });
+    throw err;
+  }
   rmSync(old, { recursive: true, force: true });
 }
 

@@ -2,15 +2,16 @@
  * Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header
  * mapping each name to {dtype, shape, data_offsets}, then the raw little-endian tensor bytes.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import * as torch from "../torch/index.js";
 import { keep, type DType, type Tensor } from "../torch/index.js";
+import { withPath } from "../util/fs-errors.js";
 
 /** Thrown for a missing, truncated or malformed safetensors file; names the file and the entry. */
 export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "CheckpointError";
   }
 }
@@ -57,20 +58,29 @@ export function saveSafetensors(path: string, tensors: ReadonlyMap<string, Tenso
   writeFileAtomic(path, [prefix, headerBytes, ...chunks]);
 }
 
-/** Writes byte chunks to `path` through a fsynced temporary file and a rename. */
+/**
+ * Writes byte chunks to `path` through a fsynced temporary file and a rename. When a write fails
+ * (a full disk, say), the temporary file is removed, `path` keeps its old contents and the error
+ * names `path`.
+ */
 export function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): void {
   const temp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(temp, "w");
   try {
-    for (const chunk of chunks) {
-      let written = 0;
-      while (written < chunk.byteLength) written += writeSync(fd, chunk, written);
+    const fd = openSync(temp, "w");
+    try {
+      for (const chunk of chunks) {
+        let written = 0;
+        while (written < chunk.byteLength) written += writeSync(fd, chunk, written);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw withPath(err, path);
   }
-  renameSync(temp, path);
   const dirFd = openSync(dirname(path), "r");
   try {
     fsyncSync(dirFd);

@@ -39,11 +39,11 @@ import { ClpPolicy } from "../clp/policy.js";
 import { PROMPT_FORMAT } from "../clp/prompt-format.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
-import { CheckpointError, writeFileAtomic } from "../model/safetensors.js";
+import { CheckpointError } from "../model/safetensors.js";
 import { RewardError } from "../rewards/index.js";
 import { decodeSummary } from "../task/summarize.js";
 import { makeOptimizer } from "../train/lm.js";
-import { JsonlWriter } from "../util/jsonl.js";
+import { JsonlWriter, truncateJsonl } from "../util/jsonl.js";
 import { ProgressBar } from "../util/progress.js";
 import { mixSeed, Rng } from "../util/rng.js";
 import { isFlatGroup, leaveOneOutAdvantages } from "./advantages.js";
@@ -100,7 +100,7 @@ export class TrainingInterrupted extends Error {
   }
 }
 
-/** Rewrites metrics.jsonl to its first `steps` records, dropping steps a crash left unsaved. */
+/** Cuts metrics.jsonl to its first `steps` records, dropping steps a crash left unsaved. */
 function truncateMetrics(path: string, steps: number): void {
   if (!existsSync(path)) return;
   const lines = readFileSync(path, "utf8").split("\n").filter((line) => line.trim() !== "");
@@ -109,7 +109,7 @@ function truncateMetrics(path: string, steps: number): void {
     const record = JSON.parse(line) as { step?: number };
     if (record.step !== i + 1) throw new CheckpointError(`${path}: line ${i + 1} records step ${record.step}; expected ${i + 1}`);
   });
-  writeFileAtomic(path, [Buffer.from(kept.map((line) => line + "\n").join(""))]);
+  truncateJsonl(path, steps);
 }
 
 /**

@@ -14,6 +14,7 @@ import type { RewardNormalizer } from "../rewards/index.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { clpSpec, trainPolicy, type PolicySpec } from "./clp-trainer.js";
 import { prepareRun, resolveReferencePath, type RunContext, type TrainOptions } from "./run-context.js";
+import { runWriteError } from "./write-failure.js";
 
 /** The trained policy, π_ref and the run's normalisation; the caller disposes policy and reference. */
 export interface TrainResult {
@@ -59,9 +60,18 @@ async function trainPerWeight(ctx: RunContext): Promise<string[]> {
 /**
  * Runs the method of `config` in `runDir` and returns the policy it produced. With
  * `options.resume`, policies already trained are kept and the others continue from their
- * newest checkpoint.
+ * newest checkpoint. A write into `runDir` that fails (a full disk, a read-only file system)
+ * raises a RunWriteError that names the newest intact checkpoint and the resume command.
  */
 export async function trainRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): Promise<TrainResult> {
+  try {
+    return await trainMethod(config, runDir, options);
+  } catch (err) {
+    throw runWriteError(err, runDir) ?? err;
+  }
+}
+
+async function trainMethod(config: ClpConfig, runDir: string, options: TrainOptions): Promise<TrainResult> {
   const ctx = await prepareRun(config, runDir, options);
   try {
     switch (config.method) {

@@ -133,6 +133,7 @@ export function saveTrainingCheckpoint(root: string, policy: ClpPolicy, optimize
       `saving checkpoint ${stepName(state.step)} into ${root} failed (${(err as Error).message}); ` +
         `${previous === undefined ? "no earlier checkpoint exists" : `the earlier checkpoint ${previous} is intact`}. ` +
         "Free disk space or fix the folder's permissions, then continue with clp train --resume",
+      { cause: err },
     );
   }
   for (const old of listCheckpoints(root).slice(keep)) rmSync(join(root, old), { recursive: true, force: true });
