@@ -9,7 +9,7 @@
  * Paths are relative to the run folder. A folder without policy.json is read as a CLP checkpoint,
  * or as a run whose CLP checkpoint is in checkpoint/.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { DeraPolicy } from "../baselines/dera.js";
 import { LogitMixingPolicy } from "../baselines/logit-mixing.js";
@@ -23,6 +23,7 @@ import type { ClpConfig } from "./config.js";
 import { ClpPolicy, PolicyMismatchError, type PolicyExpectation } from "./policy.js";
 import { PROMPT_FORMAT } from "./prompt-format.js";
 import { POLICY_KINDS, type PolicyKind, type SteerablePolicy } from "./steerable.js";
+import { writeTextAtomic } from "../util/fs-errors.js";
 
 /** Format tag of policy.json. */
 export const RUN_POLICY_FORMAT = "clp-run/1";
@@ -47,7 +48,7 @@ export function writeRunPolicy(runDir: string, file: Omit<RunPolicyFile, "format
   const rel = (p: string) => relative(resolve(runDir), resolve(p)) || ".";
   const out: RunPolicyFile = { format: RUN_POLICY_FORMAT, ...file, checkpoints: file.checkpoints.map(rel) };
   if (file.aligned !== undefined) out.aligned = rel(file.aligned);
-  writeFileSync(join(runDir, "policy.json"), JSON.stringify(out, null, 2) + "\n");
+  writeTextAtomic(join(runDir, "policy.json"), JSON.stringify(out, null, 2) + "\n");
 }
 
 function readRunPolicy(path: string): RunPolicyFile {

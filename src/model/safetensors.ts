@@ -2,11 +2,12 @@
  * Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header
  * mapping each name to {dtype, shape, data_offsets}, then the raw little-endian tensor bytes.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
 import * as torch from "../torch/index.js";
 import { keep, type DType, type Tensor } from "../torch/index.js";
-import { withPath } from "../util/fs-errors.js";
+import { writeFileAtomic } from "../util/fs-errors.js";
+
+export { writeFileAtomic };
 
 /** Thrown for a missing, truncated or malformed safetensors file; names the file and the entry. */
 export class CheckpointError extends Error {
@@ -56,37 +57,6 @@ export function saveSafetensors(path: string, tensors: ReadonlyMap<string, Tenso
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength));
   writeFileAtomic(path, [prefix, headerBytes, ...chunks]);
-}
-
-/**
- * Writes byte chunks to `path` through a fsynced temporary file and a rename. When a write fails
- * (a full disk, say), the temporary file is removed, `path` keeps its old contents and the error
- * names `path`.
- */
-export function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): void {
-  const temp = `${path}.tmp-${process.pid}`;
-  try {
-    const fd = openSync(temp, "w");
-    try {
-      for (const chunk of chunks) {
-        let written = 0;
-        while (written < chunk.byteLength) written += writeSync(fd, chunk, written);
-      }
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw withPath(err, path);
-  }
-  const dirFd = openSync(dirname(path), "r");
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
 }
 
 /** Loads every tensor of a safetensors file (each kept: the caller owns them). */

@@ -2,7 +2,8 @@
 // weighted by the same simplex vector w. The statistics are measured once on a calibration set,
 // saved with the run and loaded back as they are. Nothing here refits them.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeTextAtomic } from "../util/fs-errors.js";
 
 /**
  * Smallest standard deviation accepted for an objective. `fit` and `fromJSON` throw below it
@@ -201,6 +202,6 @@ export class RewardNormalizer {
 
   /** Writes `toJSON()` to `path` as indented JSON. */
   save(path: string): void {
-    writeFileSync(path, JSON.stringify(this.toJSON(), null, 2) + "\n");
+    writeTextAtomic(path, JSON.stringify(this.toJSON(), null, 2) + "\n");
   }
 }

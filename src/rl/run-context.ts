@@ -2,7 +2,7 @@
  * Set-up every training method shares before its first RL step: the validated run folder, the
  * reward functions, π_ref, the training examples and the reward normalisation measured on π_ref.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClpConfigError, type ClpConfig } from "../clp/config.js";
@@ -15,6 +15,7 @@ import { decodeSummary, promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { mixSeed, Rng } from "../util/rng.js";
 import { mean, pearson, spearman } from "./stats.js";
+import { writeTextAtomic } from "../util/fs-errors.js";
 
 /** Options that do not change the result. */
 export interface TrainOptions {
@@ -193,7 +194,7 @@ async function openRun(config: ClpConfig, runDir: string, options: TrainOptions)
     const ref = loadModelFolder(resolveReferencePath(config.reference));
     ref.model.requiresGrad_(false);
     mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    writeTextAtomic(join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
     const limit = config.data.trainLimit > 0 ? { limit: config.data.trainLimit } : {};
     const examples = options.trainExamples ?? loadSplit(defaultTaskPaths().train, limit);
     return { config, runDir, reference: ref.model, tokenizer: ref.tokenizer, rewards, scorer, examples, options, log };
@@ -224,6 +225,6 @@ export async function prepareRun(config: ClpConfig, runDir: string, options: Tra
     throw err;
   }
   calibration.normalizer.save(join(runDir, "reward-normalizer.json"));
-  writeFileSync(join(runDir, "calibration.json"), JSON.stringify({ ...calibration, normalizer: calibration.normalizer.toJSON() }, null, 2) + "\n");
+  writeTextAtomic(join(runDir, "calibration.json"), JSON.stringify({ ...calibration, normalizer: calibration.normalizer.toJSON() }, null, 2) + "\n");
   return { ...run, normalizer: calibration.normalizer };
 }

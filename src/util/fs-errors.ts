@@ -1,4 +1,9 @@
-/** Helpers for Node's file-system errors (the ErrnoException objects with `code` and `syscall`). */
+/**
+ * Helpers for Node's file-system errors (the ErrnoException objects with `code` and `syscall`),
+ * and the atomic file write that reports them with the path.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 
 /**
  * Returns a copy of a file-system error that names `path`. Node's errors from calls on a file
@@ -11,4 +16,40 @@ export function withPath(err: unknown, path: string): unknown {
   const { code, errno, syscall, path: known } = err as NodeJS.ErrnoException;
   if (typeof code !== "string" || typeof known === "string") return err;
   return Object.assign(new Error(`${err.message} '${path}'`, { cause: err }), { code, errno, syscall, path });
+}
+
+/**
+ * Writes byte chunks to `path` through a fsynced temporary file and a rename. When a write fails
+ * (a full disk, say), the temporary file is removed, `path` keeps its old contents and the error
+ * names `path`.
+ */
+export function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  try {
+    const fd = openSync(temp, "w");
+    try {
+      for (const chunk of chunks) {
+        let written = 0;
+        while (written < chunk.byteLength) written += writeSync(fd, chunk, written);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw withPath(err, path);
+  }
+  const dirFd = openSync(dirname(path), "r");
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+/** Writes `text` to `path` as UTF-8 with `writeFileAtomic`. */
+export function writeTextAtomic(path: string, text: string): void {
+  writeFileAtomic(path, [Buffer.from(text)]);
 }
