@@ -15,7 +15,7 @@ try {
   // Errors clp raises on bad input carry a message that names the value and the fix.
   const known = ["UsageError", "ClpConfigError", "ConfigError", "CheckpointError", "WeightError", "PolicyMismatchError",
     "DataError", "RewardError", "RewardModuleError", "TokenizerFileError", "TorchError", "PromptFormatError", "ReportError", "TrainingInterrupted",
-    "RunWriteError"];
+    "RunWriteError", "SkippedUpdatesError"];
   // Node's file-system errors (ENOENT, EACCES, EISDIR, ENOTDIR, …) name the call and the path.
   const fileSystemError = err instanceof Error && typeof err.code === "string" && /^E[A-Z]+$/.test(err.code) && typeof err.path === "string";
   if (err instanceof Error && (known.includes(err.name) || fileSystemError)) {

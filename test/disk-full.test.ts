@@ -233,11 +233,16 @@ test("clp train on a full or read-only disk", async (t: TestContext) => {
         const runDir = join(mount, "run");
         const first = await runClp(["train", "--config", configPath, "--run-dir", runDir, "--steps", String(crossing - 1), "--no-eval", "--quiet"]);
         assert.equal(first.status, 0, first.stderr);
+        // Extends the run in its config.json while there is room, so the resume below rewrites
+        // nothing before its first metrics record.
+        const savedConfig = JSON.parse(readFileSync(join(runDir, "config.json"), "utf8")) as { rl: { steps: number } };
+        savedConfig.rl.steps = STEPS;
+        writeFileSync(join(runDir, "config.json"), JSON.stringify(savedConfig, null, 2) + "\n");
         const { used, pageSize: tmpfsPage } = usage(mount);
         assert.equal(tmpfsPage, pageSize);
         remount(mount, `size=${used * pageSize}`);
         assert.equal(usage(mount).total - usage(mount).used, 0, "the disk is full");
-        const failed = await runClp(["train", "--resume", runDir, "--steps", String(STEPS), "--no-eval", "--quiet"]);
+        const failed = await runClp(["train", "--resume", runDir, "--no-eval", "--quiet"]);
         const step = assertStoppedCleanly(failed, runDir, /disk .*is full.*ENOSPC: no space left on device.*metrics\.jsonl/, reference);
         assert.equal(step, crossing - 1);
         assert.equal(metricsOf(runDir).length, crossing - 1, "the record that did not fit is not kept in part");

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig } from "../src/clp/config.js";
@@ -185,4 +185,19 @@ test("failed save keeps the earlier checkpoint", async () => {
   assert.equal(verifyCheckpoint(join(root, "step-000002")), null);
   assert.ok(!readdirSync(root).some((name) => name.includes("partial")));
   rmSync(runDir, { recursive: true, force: true });
+});
+
+test("saving an earlier step drops later checkpoints", () => {
+  const root = mkdtempSync(join(tmpdir(), "clp-rewind-"));
+  // A policy and an optimizer with nothing to save stand in for the real ones.
+  const policy = { save: (dir: string) => { mkdirSync(dir, { recursive: true }); writeFileSync(join(dir, "weights"), "w"); } } as unknown as ClpPolicy;
+  const optimizer = { expAvg: [], expAvgSq: [] } as unknown as AdamW;
+  const state = { format: "clp-train-state/1", step: 0, optimizerStepCount: 0, parameterNames: [], rng: { data: [], weights: [] }, order: [] } as unknown as TrainingState;
+  for (const step of [2, 3, 4]) saveTrainingCheckpoint(root, policy, optimizer, { ...state, step }, 2);
+  assert.deepEqual(listCheckpoints(root), ["step-000004", "step-000003"]);
+  // Stopping after skipped updates saves the state of step 2 again; resuming must start there.
+  saveTrainingCheckpoint(root, policy, optimizer, { ...state, step: 2 }, 2);
+  assert.deepEqual(listCheckpoints(root), ["step-000002"]);
+  assert.equal(verifyCheckpoint(join(root, "step-000002")), null);
+  rmSync(root, { recursive: true, force: true });
 });

@@ -17,6 +17,7 @@ import { loadModelFolder } from "../model/checkpoint.js";
 import { resolveRewardModulePath, RewardScorer } from "../rewards/index.js";
 import { trainRun } from "../rl/methods.js";
 import { isRunFolder, loadConfigRewards, resolveReferencePath, resolveRewards, validateRunInputs } from "../rl/run-context.js";
+import { assertRunFolderFree } from "../rl/run-lock.js";
 import { compareCommand } from "./compare.js";
 import { formatTable, writeEvaluation } from "./report.js";
 
@@ -242,6 +243,9 @@ async function train(argv: string[]): Promise<void> {
   const resumeDir = values.resume as string | undefined;
   if (resumeDir !== undefined && values.config !== undefined) throw new UsageError(`give either --config or --resume, not both\n\n${TRAIN_HELP}`);
   if (resumeDir === undefined && typeof values.config !== "string") throw new UsageError(`--config is required\n\n${TRAIN_HELP}`);
+  if (resumeDir !== undefined && (values["run-dir"] !== undefined || values.overwrite === true)) {
+    throw new UsageError(`--resume continues the run in its own folder; drop ${values["run-dir"] !== undefined ? "--run-dir" : "--overwrite"}`);
+  }
   const configPath = resumeDir !== undefined ? join(resumeDir, "config.json") : (values.config as string);
   if (resumeDir !== undefined && !existsSync(configPath)) throw new UsageError(`${configPath} not found; --resume must name a run folder written by clp train`);
   let config = loadConfig(configPath);
@@ -261,6 +265,7 @@ async function train(argv: string[]): Promise<void> {
     if (!statSync(runDir).isDirectory() || !isRunFolder(runDir)) {
       throw new UsageError(`--overwrite deletes only run folders written by clp train, and ${runDir} is not one (no config.json with metrics or a policy); remove it yourself or choose another --run-dir`);
     }
+    assertRunFolderFree(runDir);
     process.stderr.write(`clp train: removing the previous run in ${runDir}\n`);
     rmSync(runDir, { recursive: true, force: true });
   }

@@ -39,7 +39,7 @@ import { ClpPolicy } from "../clp/policy.js";
 import { PROMPT_FORMAT } from "../clp/prompt-format.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
-import { CheckpointError } from "../model/safetensors.js";
+import { CheckpointError, writeFileAtomic } from "../model/safetensors.js";
 import { RewardError } from "../rewards/index.js";
 import { decodeSummary } from "../task/summarize.js";
 import { makeOptimizer } from "../train/lm.js";
@@ -57,6 +57,7 @@ import {
   clpVersion,
   listCheckpoints,
   loadLatestCheckpoint,
+  recoverInterruptedSave,
   restoreOptimizer,
   saveTrainingCheckpoint,
   TRAINING_STATE_FORMAT,
@@ -100,16 +101,45 @@ export class TrainingInterrupted extends Error {
   }
 }
 
-/** Cuts metrics.jsonl to its first `steps` records, dropping steps a crash left unsaved. */
-function truncateMetrics(path: string, steps: number): void {
-  if (!existsSync(path)) return;
+/**
+ * Cuts metrics.jsonl to the records of the `steps` steps a checkpoint holds, dropping steps a crash
+ * left unsaved. The file is a log: records that are missing or damaged are reported through `log`
+ * and left out, and training goes on.
+ */
+function truncateMetrics(path: string, steps: number, log: (message: string) => void): void {
+  if (!existsSync(path)) {
+    if (steps > 0) log(`${path} is missing; the records of steps 1 to ${steps} are lost, and logging goes on from step ${steps + 1}`);
+    return;
+  }
   const lines = readFileSync(path, "utf8").split("\n").filter((line) => line.trim() !== "");
-  const kept = lines.slice(0, steps);
-  kept.forEach((line, i) => {
-    const record = JSON.parse(line) as { step?: number };
-    if (record.step !== i + 1) throw new CheckpointError(`${path}: line ${i + 1} records step ${record.step}; expected ${i + 1}`);
-  });
-  truncateJsonl(path, steps);
+  const kept: string[] = [];
+  let last = 0;
+  let damaged = 0;
+  for (const [i, line] of lines.entries()) {
+    let step: unknown;
+    try {
+      step = (JSON.parse(line) as { step?: unknown }).step;
+    } catch {
+      // A torn final line is the record of a step that was never saved.
+      if (i === lines.length - 1) break;
+      damaged++;
+      continue;
+    }
+    if (typeof step !== "number" || step <= last) {
+      damaged++;
+      continue;
+    }
+    if (step > steps) break;
+    kept.push(line);
+    last = step;
+  }
+  if (damaged === 0) {
+    truncateJsonl(path, kept.length);
+  } else {
+    log(`${path}: left out ${damaged} damaged or out-of-order records`);
+    writeFileAtomic(path, [Buffer.from(kept.map((line) => line + "\n").join(""))]);
+  }
+  if (last < steps) log(`${path} records steps up to ${last} of the ${steps} the checkpoint holds; the records of the steps between are lost`);
 }
 
 /**
@@ -133,6 +163,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
     }
     finished.dispose();
   }
+  if (ctx.options.resume) recoverInterruptedSave(checkpointsRoot);
   const resumed = ctx.options.resume && listCheckpoints(checkpointsRoot).length > 0
     ? loadLatestCheckpoint(checkpointsRoot, (message) => ctx.log(message))
     : null;
@@ -177,10 +208,11 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
     weightRng.setState(state.rng.weights);
     order.push(...state.order);
     firstStep = state.step;
-    truncateMetrics(metricsPath, firstStep);
+    truncateMetrics(metricsPath, firstStep, (message) => ctx.log(message));
     ctx.log(`${label}: resuming after step ${firstStep} from ${resumed.dir}`);
   } else if (existsSync(metricsPath)) {
-    truncateMetrics(metricsPath, 0);
+    if (ctx.options.resume) ctx.log(`${label}: no checkpoint in ${checkpointsRoot}; training from the start`);
+    truncateMetrics(metricsPath, 0, (message) => ctx.log(message));
   }
   setTraining(true);
   const metrics = new JsonlWriter(metricsPath);
@@ -353,7 +385,8 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
         saveTrainingState(step + 1, { data: dataRng.getState(), weights: weightRng.getState() }, [...order]);
       }
     }
-    saveTrainingState(config.rl.steps, { data: dataRng.getState(), weights: weightRng.getState() }, [...order]);
+    // A resumed run that had finished all its steps has this checkpoint already.
+    if (firstStep < config.rl.steps || resumed === null) saveTrainingState(config.rl.steps, { data: dataRng.getState(), weights: weightRng.getState() }, [...order]);
     setTraining(false);
     policy.save(checkpointDir, { runDir: ctx.runDir, config });
   } catch (err) {

@@ -110,5 +110,6 @@ async function trainMethod(config: ClpConfig, runDir: string, options: TrainOpti
     throw err;
   } finally {
     await ctx.scorer.close();
+    ctx.releaseLock();
   }
 }

@@ -3,7 +3,7 @@
  * reward functions, π_ref, the training examples and the reward normalisation measured on π_ref.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClpConfigError, type ClpConfig } from "../clp/config.js";
 import { defaultTaskPaths, loadSplit, type SummaryExample } from "../data/dataset.js";
@@ -14,6 +14,8 @@ import { getReward, listRewards, loadRewardModules, RewardNormalizer, RewardScor
 import { decodeSummary, promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { mixSeed, Rng } from "../util/rng.js";
+import { assertRunFolderFree, lockRunFolder, LOCK_FILE } from "./run-lock.js";
+import { listCheckpoints, type TrainingState } from "./training-state.js";
 import { mean, pearson, spearman } from "./stats.js";
 import { writeTextAtomic } from "../util/fs-errors.js";
 
@@ -37,6 +39,8 @@ export interface RunContext {
   rewards: RewardFunction[];
   /** Scores samples with `rewards` under rl.rewardTimeoutSeconds. */
   scorer: RewardScorer;
+  /** Releases the run folder's lock (see run-lock.ts), which the context holds from its start. */
+  releaseLock(): void;
   normalizer: RewardNormalizer;
   examples: SummaryExample[];
   options: TrainOptions;
@@ -74,7 +78,8 @@ export function rewardInputs(examples: readonly SummaryExample[], summaries: rea
  */
 export function resolveReferencePath(reference: string, field = "reference"): string {
   if (reference === "") throw new ClpConfigError(`field "${field}" is empty; name the folder, e.g. "models/ref"`);
-  if (isAbsolute(reference) || existsSync(reference)) return reference;
+  if (existsSync(reference)) return reference;
+  if (isAbsolute(reference)) throw new ClpConfigError(`field "${field}" names ${reference}, which does not exist`);
   const packageRoot = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
   const fromRoot = join(packageRoot, reference);
   if (existsSync(fromRoot)) return fromRoot;
@@ -134,7 +139,11 @@ async function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer
  */
 export function validateRunInputs(config: ClpConfig): void {
   resolveRewards(config);
-  resolveReferencePath(config.reference);
+  const reference = resolveReferencePath(config.reference);
+  const missing = ["config.json", "model.safetensors", "tokenizer.json"].filter((file) => !existsSync(join(reference, file)));
+  if (missing.length > 0) {
+    throw new ClpConfigError(`field "reference" names ${reference}, which is not a model folder (no ${missing.join(", ")}); point it at π_ref, for example "models/ref"`);
+  }
   if ((config.method === "rewarded-soups" || config.method === "logit-mixing") && config.baseline.expertsFrom !== "") {
     const from = resolveReferencePath(config.baseline.expertsFrom, "baseline.expertsFrom");
     if (!existsSync(join(from, "policy.json"))) {
@@ -151,9 +160,11 @@ export function validateRunInputs(config: ClpConfig): void {
 
 /** True when `dir` is empty or looks like a clp run folder, so --overwrite may delete it. */
 export function isRunFolder(dir: string): boolean {
-  const entries = readdirSync(dir);
+  const entries = readdirSync(dir).filter((name) => name !== LOCK_FILE);
   if (entries.length === 0) return true;
-  return entries.includes("config.json") && ["reward-normalizer.json", "metrics.jsonl", "policy.json", "calibration.json"].some((f) => entries.includes(f));
+  if (!entries.includes("config.json")) return false;
+  // A run whose calibration failed holds only its config.
+  return entries.length === 1 || ["reward-normalizer.json", "metrics.jsonl", "policy.json", "calibration.json"].some((f) => entries.includes(f));
 }
 
 /**
@@ -164,26 +175,105 @@ async function resumeRun(config: ClpConfig, runDir: string, options: TrainOption
   const savedConfig = join(runDir, "config.json");
   const normalizerPath = join(runDir, "reward-normalizer.json");
   if (!existsSync(savedConfig) || !existsSync(normalizerPath)) {
-    throw new ClpConfigError(`${runDir} is not a run folder that can be resumed (config.json or reward-normalizer.json is missing); start it with clp train --config`);
+    throw new ClpConfigError(
+      `${runDir} is not a run folder that can be resumed (config.json or reward-normalizer.json is missing, so its calibration did not finish); ` +
+        `start it again with clp train --config ${savedConfig} --run-dir ${runDir} --overwrite`,
+    );
   }
-  const saved = JSON.parse(readFileSync(savedConfig, "utf8")) as unknown;
-  const { rl: savedRl, ...savedRest } = saved as ClpConfig;
-  const { rl, ...rest } = config;
-  // Only fields that leave the results unchanged may differ on resume: the step count, so a run
-  // can be extended, and the reward time-out, so a slow reward can be given more time.
-  const comparable = (fields: ClpConfig["rl"]) => JSON.stringify({ ...fields, steps: 0, rewardTimeoutSeconds: 0 });
-  if (JSON.stringify(savedRest) !== JSON.stringify(rest) || comparable(savedRl) !== comparable(rl)) {
-    throw new ClpConfigError(`${savedConfig} differs from the config given to resume it; resume with the run's own config (clp train --resume ${runDir})`);
+  const saved = JSON.parse(readFileSync(savedConfig, "utf8")) as ClpConfig;
+  const changed = configChanges(saved, config);
+  if (changed.length > 0) {
+    throw new ClpConfigError(`${savedConfig} differs from the config given to resume it (${changed.join("; ")}); resume with the run's own config (clp train --resume ${runDir})`);
   }
-  const normalizer = RewardNormalizer.load(normalizerPath, config.objectives);
-  return { ...(await openRun(config, runDir, options)), normalizer };
+  checkAgainstCheckpoints(config, runDir);
+  let normalizer: RewardNormalizer;
+  try {
+    normalizer = RewardNormalizer.load(normalizerPath, config.objectives);
+  } catch (err) {
+    throw new ClpConfigError(`${(err as Error).message}; the run's calibration is damaged, so start it again with clp train --config ${savedConfig} --run-dir ${runDir} --overwrite`);
+  }
+  return { ...(await openRun(config, runDir, options, lockRunFolder(runDir))), normalizer };
+}
+
+/** Leaf values of a JSON value by dotted path. */
+function leaves(value: unknown, prefix = "", out = new Map<string, string>()): Map<string, string> {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    for (const [key, child] of Object.entries(value)) leaves(child, prefix === "" ? key : `${prefix}.${key}`, out);
+  } else {
+    out.set(prefix, JSON.stringify(value));
+  }
+  return out;
+}
+
+/**
+ * Lists the fields in which `given` differs from `saved` ("rl.lr is 0.5, was 0.0001"), leaving out
+ * the two that may change on resume because they leave the results unchanged: rl.steps, so a run
+ * can be extended, and rl.rewardTimeoutSeconds, so a slow reward can be given more time.
+ */
+export function configChanges(saved: unknown, given: unknown): string[] {
+  const before = leaves(saved);
+  const after = leaves(given);
+  const changes: string[] = [];
+  for (const path of new Set([...before.keys(), ...after.keys()])) {
+    if (path === "rl.steps" || path === "rl.rewardTimeoutSeconds") continue;
+    if (before.get(path) !== after.get(path)) changes.push(`${path} is ${after.get(path) ?? "missing"}, was ${before.get(path) ?? "missing"}`);
+  }
+  return changes;
+}
+
+/** The state.json files of the newest checkpoint of every policy a run trains. */
+function newestTrainingStates(runDir: string): string[] {
+  const policyDirs = [runDir];
+  for (const group of ["experts", "per-weight"]) {
+    const dir = join(runDir, group);
+    if (existsSync(dir)) policyDirs.push(...readdirSync(dir).map((name) => join(dir, name)));
+  }
+  return policyDirs
+    .map((dir) => join(dir, "checkpoints"))
+    .filter((root) => existsSync(root))
+    .flatMap((root) => listCheckpoints(root).slice(0, 1).map((name) => join(root, name, "state.json")))
+    .filter((path) => existsSync(path));
+}
+
+/**
+ * Checks a resumed run's config against the configs its checkpoints were trained with, which
+ * catches an edited config.json, and checks that rl.steps does not fall below the steps done.
+ */
+function checkAgainstCheckpoints(config: ClpConfig, runDir: string): void {
+  for (const path of newestTrainingStates(runDir)) {
+    let state: TrainingState;
+    try {
+      state = JSON.parse(readFileSync(path, "utf8")) as TrainingState;
+    } catch {
+      continue; // A damaged checkpoint is reported, and skipped, when it is loaded.
+    }
+    const changed = configChanges(state.config, config);
+    if (changed.length > 0) {
+      throw new ClpConfigError(
+        `${join(runDir, "config.json")} differs from the config that ${dirname(path)} was trained with (${changed.join("; ")}); ` +
+          `restore the run's config (each checkpoint's state.json holds it) or start a new run`,
+      );
+    }
+    if (state.step > config.rl.steps) {
+      throw new ClpConfigError(`${runDir} has trained ${state.step} steps already (${dirname(path)}); --steps can extend a run but not shorten it, so give --steps ${state.step} or more`);
+    }
+  }
 }
 
 /**
  * Loads what every run needs besides the reward normalisation (rewards, π_ref, training examples)
  * and writes the resolved config into the run folder.
  */
-async function openRun(config: ClpConfig, runDir: string, options: TrainOptions): Promise<Omit<RunContext, "normalizer">> {
+async function openRun(config: ClpConfig, runDir: string, options: TrainOptions, releaseLock: () => void): Promise<Omit<RunContext, "normalizer">> {
+  try {
+    return await loadRunInputs(config, runDir, options, releaseLock);
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
+}
+
+async function loadRunInputs(config: ClpConfig, runDir: string, options: TrainOptions, releaseLock: () => void): Promise<Omit<RunContext, "normalizer">> {
   const rewards = resolveRewards(config);
   const log = (message: string) => {
     if (!options.quiet) process.stderr.write(`clp train: ${message}\n`);
@@ -194,10 +284,13 @@ async function openRun(config: ClpConfig, runDir: string, options: TrainOptions)
     const ref = loadModelFolder(resolveReferencePath(config.reference));
     ref.model.requiresGrad_(false);
     mkdirSync(runDir, { recursive: true });
-    writeTextAtomic(join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    const configPath = join(runDir, "config.json");
+    const configText = JSON.stringify(config, null, 2) + "\n";
+    // Rewritten only when it changes (a resume with more steps), so resuming needs no free space.
+    if (!existsSync(configPath) || readFileSync(configPath, "utf8") !== configText) writeTextAtomic(configPath, configText);
     const limit = config.data.trainLimit > 0 ? { limit: config.data.trainLimit } : {};
     const examples = options.trainExamples ?? loadSplit(defaultTaskPaths().train, limit);
-    return { config, runDir, reference: ref.model, tokenizer: ref.tokenizer, rewards, scorer, examples, options, log };
+    return { config, runDir, reference: ref.model, tokenizer: ref.tokenizer, rewards, scorer, examples, options, log, releaseLock };
   } catch (err) {
     await scorer.close();
     throw err;
@@ -210,11 +303,13 @@ async function openRun(config: ClpConfig, runDir: string, options: TrainOptions)
  */
 export async function prepareRun(config: ClpConfig, runDir: string, options: TrainOptions = {}): Promise<RunContext> {
   if (options.resume) return resumeRun(config, runDir, options);
-  if (existsSync(runDir) && readdirSync(runDir).length > 0) {
+  if (existsSync(runDir)) assertRunFolderFree(runDir);
+  if (existsSync(runDir) && readdirSync(runDir).some((name) => name !== LOCK_FILE)) {
     throw new ClpConfigError(`run folder ${runDir} already contains files; choose another --run-dir, or remove it (clp train --overwrite)`);
   }
   validateRunInputs(config);
-  const run = await openRun(config, runDir, options);
+  mkdirSync(runDir, { recursive: true });
+  const run = await openRun(config, runDir, options, lockRunFolder(runDir));
   run.log(`calibrating reward normalisation on ${config.calibration.prompts} × ${config.calibration.samplesPerPrompt} samples of π_ref`);
   let calibration: Awaited<ReturnType<typeof calibrate>>;
   try {
@@ -222,6 +317,7 @@ export async function prepareRun(config: ClpConfig, runDir: string, options: Tra
   } catch (err) {
     await run.scorer.close();
     run.reference.dispose();
+    run.releaseLock();
     throw err;
   }
   calibration.normalizer.save(join(runDir, "reward-normalizer.json"));

@@ -99,11 +99,12 @@ function fsyncDir(dir: string): void {
 }
 
 /**
- * Writes checkpoint `state.step` into `root`, then deletes all but the newest `keep` checkpoints.
- * Returns the checkpoint's folder.
+ * Writes checkpoint `state.step` into `root`, then deletes the checkpoints of later steps and all
+ * but the newest `keep` checkpoints. Returns the checkpoint's folder.
  */
 export function saveTrainingCheckpoint(root: string, policy: ClpPolicy, optimizer: AdamW, state: TrainingState, keep: number): string {
   mkdirSync(root, { recursive: true });
+  recoverInterruptedSave(root);
   const final = join(root, stepName(state.step));
   const temp = join(root, `.${stepName(state.step)}.partial-${process.pid}`);
   // Partial folders of a process killed mid-save are never renamed into place: drop them.
@@ -123,9 +124,14 @@ export function saveTrainingCheckpoint(root: string, policy: ClpPolicy, optimize
     const files: Record<string, { bytes: number; sha256: string }> = {};
     for (const path of listFiles(temp)) files[relative(temp, path)] = { bytes: statSync(path).size, sha256: sha256(path) };
     writeFileAtomic(join(temp, "MANIFEST.json"), [Buffer.from(JSON.stringify({ format: TRAINING_STATE_FORMAT, step: state.step, files }, null, 2) + "\n")]);
-    rmSync(final, { recursive: true, force: true });
+    // Saving a step again (after a stop or on resume) moves the earlier copy aside first, so a kill
+    // between the two renames leaves a complete copy that `recoverInterruptedSave` puts back.
+    const aside = join(root, `.${stepName(state.step)}.replaced-${process.pid}`);
+    const replacing = existsSync(final);
+    if (replacing) renameSync(final, aside);
     renameSync(temp, final);
     fsyncDir(root);
+    if (replacing) rmSync(aside, { recursive: true, force: true });
   } catch (err) {
     rmSync(temp, { recursive: true, force: true });
     const previous = listCheckpoints(root)[0];
@@ -136,8 +142,29 @@ export function saveTrainingCheckpoint(root: string, policy: ClpPolicy, optimize
       { cause: err },
     );
   }
+  // Checkpoints of later steps belong to steps the run now repeats (the skipped updates before a
+  // stop): the one just saved supersedes them.
+  for (const name of listCheckpoints(root)) {
+    if (name > stepName(state.step)) rmSync(join(root, name), { recursive: true, force: true });
+  }
   for (const old of listCheckpoints(root).slice(keep)) rmSync(join(root, old), { recursive: true, force: true });
   return final;
+}
+
+/**
+ * Finishes a save that a kill interrupted between moving an earlier copy of its step aside and
+ * moving the new copy in: each aside copy whose step folder is missing is moved back, and the
+ * others are deleted.
+ */
+export function recoverInterruptedSave(root: string): void {
+  if (!existsSync(root)) return;
+  for (const name of readdirSync(root)) {
+    const match = /^\.(step-\d+)\.replaced-\d+$/.exec(name);
+    if (match === null) continue;
+    const final = join(root, match[1]!);
+    if (existsSync(final)) rmSync(join(root, name), { recursive: true, force: true });
+    else renameSync(join(root, name), final);
+  }
 }
 
 /** Returns the checkpoint folder names in `root`, newest first. */
@@ -174,6 +201,7 @@ export function verifyCheckpoint(dir: string): string | null {
  * reported through `warn` and skipped; throws when none is usable.
  */
 export function loadLatestCheckpoint(root: string, warn: (message: string) => void = () => {}): LoadedCheckpoint {
+  recoverInterruptedSave(root);
   const names = listCheckpoints(root);
   if (names.length === 0) throw new CheckpointError(`${root} contains no checkpoint (step-NNNNNN folders); the run saved none before it stopped, so start it again with clp train --config`);
   const reasons: string[] = [];
