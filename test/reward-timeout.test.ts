@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   BUILTIN_REWARDS,
+  importRewardModule,
   RewardError,
+  RewardModuleError,
   RewardRegistry,
   RewardScorer,
   scoreAll,
@@ -142,6 +144,19 @@ test("hung scoreBatch falls back to score", async () => {
   }
 });
 
+test("top-level await is bounded on import", async () => {
+  const path = join(root, "never-loads.mjs");
+  writeFileSync(path, `await new Promise(() => {});\nexport default {};\n`);
+  const started = Date.now();
+  await assert.rejects(importRewardModule(path, path, { timeoutSeconds: 0.5, raiseHint: "raise the limit" }), (err: unknown) => {
+    assert.ok(err instanceof RewardModuleError, `expected a RewardModuleError, got ${String(err)}`);
+    assert.equal(err.modulePath, path);
+    assert.equal(err.message, `reward module ${path} did not finish loading within 0.5 s (a top-level await that never settles?); raise the limit if it is only slow`);
+    return true;
+  });
+  assert.ok(Date.now() - started < 5000, "the import fails soon after the limit");
+});
+
 test("rewards registered in code run unlimited", async () => {
   const registry = new RewardRegistry();
   const inCode: RewardFunction = { name: "test-in-code", description: "Constant 1.", range: [0, 1], higherIsBetter: true, score: () => 1 };
@@ -191,6 +206,16 @@ test("skip mode leaves hung samples out", () => {
   assert.equal(records.length, 2);
   assert.equal(records[0]!.unscorableSamples, 1);
   assert.ok(Number.isFinite(records[0]!.rewards["test-hang-late"]), "the mean is over the scored samples");
+});
+
+test("clp train bounds module loading", () => {
+  const path = join(root, "train-never-loads.mjs");
+  writeFileSync(path, `await new Promise(() => {});\nexport default {};\n`);
+  const config = join(root, "never-loads.json");
+  writeFileSync(config, JSON.stringify({ reference: "models/ref", objectives: ["coverage", "brevity"], rewardModules: [path], rl: { rewardTimeoutSeconds: 1 } }));
+  const result = spawnSync(process.execPath, ["bin/clp.js", "train", "--config", config, "--run-dir", join(root, "never-loads-run")], { encoding: "utf8" });
+  assert.equal(result.status, 1, result.stderr);
+  assert.equal(result.stderr, `clp: reward module ${path} did not finish loading within 1 s (a top-level await that never settles?); raise rl.rewardTimeoutSeconds if it is only slow\n`);
 });
 
 test("clp eval stops on a hung reward", () => {

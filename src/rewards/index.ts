@@ -21,12 +21,13 @@ export {
 } from "./form.js";
 export type { FormCheck } from "./form.js";
 export {
+  DEFAULT_MODULE_LOAD_SECONDS,
   importRewardModule,
   resolveRewardModulePath,
   REWARD_MODULE_EXTENSIONS,
   RewardModuleError,
 } from "./modules.js";
-export type { RewardModuleErrorDetails } from "./modules.js";
+export type { ImportRewardModuleOptions, RewardModuleErrorDetails } from "./modules.js";
 export { MIN_STD, RewardNormalizer } from "./normalizer.js";
 export type { RewardNormalizerJSON } from "./normalizer.js";
 export {
