@@ -1,6 +1,6 @@
-// Tests of scoring under a time limit. Rewards run in a worker thread, and a reward that hangs is
-// stopped and named. Training then stops with a resumable checkpoint, or in "skip" mode leaves the
-// hung sample out and goes on.
+// Tests of scoring under a time limit. Rewards run in a worker thread, and a reward that hangs or
+// crashes the worker is stopped and named. Training then stops with a resumable checkpoint, or in
+// "skip" mode leaves the failed sample out and goes on.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,10 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   BUILTIN_REWARDS,
+  importRewardModule,
   RewardError,
+  RewardModuleError,
   RewardRegistry,
   RewardScorer,
   scoreAll,
+  ScoringAborted,
   type RewardFunction,
   type RewardInput,
 } from "../src/rewards/index.js";
@@ -135,10 +138,294 @@ test("hung scoreBatch falls back to score", async () => {
   const scorer = await RewardScorer.open([batch], { timeoutSeconds: 0.5, registry });
   try {
     await assert.rejects(scorer.scoreAll(inputs), /reward "test-hang-batch" did not return from scoreBatch on 3 samples within 0\.5 s/);
-    // "skip" mode scores every sample with score, which does not hang.
-    assert.deepEqual((await scorer.scorePerSample(inputs)).rows, [[0.4], [0.4], [0.1]]);
+    // "skip" mode scores every sample with score, which does not hang, and reports the hang.
+    const skipped = await scorer.scorePerSample(inputs);
+    assert.deepEqual(skipped.rows, [[0.4], [0.4], [0.1]]);
+    assert.equal(skipped.errors.length, 1);
+    assert.equal(skipped.errors[0]!.rewardName, "test-hang-batch");
+    assert.equal(skipped.errors[0]!.sampleIndex, undefined);
+    assert.match(skipped.errors[0]!.message, /reward "test-hang-batch" did not return from scoreBatch on 3 samples within 0\.5 s/);
   } finally {
     await scorer.close();
+  }
+});
+
+test("abort stops a hanging call", async () => {
+  const { registry, score } = await hangingRewards();
+  const scorer = await RewardScorer.open([score], { timeoutSeconds: 30, registry });
+  try {
+    for (const method of ["scoreAll", "scorePerSample"] as const) {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error("SIGTERM")), 200);
+      const started = Date.now();
+      await assert.rejects(scorer[method](inputs, controller.signal), (err: unknown) => {
+        assert.ok(err instanceof ScoringAborted, `${method}: expected ScoringAborted, got ${String(err)}`);
+        assert.equal(err.message, "reward scoring was aborted");
+        assert.match(String((err.cause as Error).message), /SIGTERM/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 2000, `${method} returned ${Date.now() - started} ms after the call`);
+    }
+    // A signal that is already aborted scores nothing.
+    await assert.rejects(scorer.scoreAll(inputs, AbortSignal.abort()), ScoringAborted);
+    // A fresh worker serves the next batch.
+    assert.deepEqual(await scorer.scoreAll([inputs[0]!], new AbortController().signal), [[0.4]]);
+  } finally {
+    await scorer.close();
+  }
+});
+
+/**
+ * Rewards that end their worker thread: with process.exit in a call, with process.exit in
+ * scoreBatch, by running out of heap, or after the call from a timer or a rejected promise.
+ */
+const CRASHING_MODULE = `
+const words = (summary) => summary.split(/\\s+/).filter((word) => word !== "").length;
+const base = { range: [0, 1], higherIsBetter: true };
+export default [
+  {
+    ...base,
+    name: "test-crash-exit",
+    description: "Word count over 10, capped at 1; ends the thread with code 3 on a summary containing exit.",
+    score({ summary }) {
+      if (summary.includes("exit")) process.exit(3);
+      return Math.min(1, words(summary) / 10);
+    },
+  },
+  {
+    ...base,
+    name: "test-crash-batch",
+    description: "Word count over 10, capped at 1; its batch form ends the thread when any summary contains exit.",
+    score({ summary }) {
+      return Math.min(1, words(summary) / 10);
+    },
+    scoreBatch(inputs) {
+      if (inputs.some(({ summary }) => summary.includes("exit"))) process.exit(3);
+      return inputs.map(({ summary }) => Math.min(1, words(summary) / 10));
+    },
+  },
+  {
+    ...base,
+    name: "test-crash-heap",
+    description: "Word count over 10, capped at 1; fills the heap on a summary containing exit.",
+    score({ summary }) {
+      const kept = [];
+      if (summary.includes("exit")) for (;;) kept.push(new Array(100000).fill(Math.random()));
+      return Math.min(1, words(summary) / 10);
+    },
+  },
+  {
+    ...base,
+    name: "test-crash-timer",
+    description: "Word count over 10, capped at 1; throws from a timer after each call.",
+    score({ summary }) {
+      setTimeout(() => {
+        throw new Error("late");
+      }, 0);
+      return Math.min(1, words(summary) / 10);
+    },
+  },
+  {
+    ...base,
+    name: "test-crash-rejection",
+    description: "Word count over 10, capped at 1; leaves a rejected promise behind after each call.",
+    score({ summary }) {
+      Promise.reject(new Error("rejected"));
+      return Math.min(1, words(summary) / 10);
+    },
+  },
+];
+`;
+
+const crashingPath = join(root, "crashing.mjs");
+writeFileSync(crashingPath, CRASHING_MODULE);
+
+const exitInputs: RewardInput[] = [
+  { source: "a fast tool", summary: "fast tool for files" },
+  { source: "a tool that quits", summary: "it will exit here" },
+  { source: "a third tool", summary: "third" },
+];
+
+async function crashingRewards(): Promise<{ registry: RewardRegistry; byName: Map<string, RewardFunction> }> {
+  const registry = new RewardRegistry();
+  const rewards = await registry.loadModule(crashingPath);
+  return { registry, byName: new Map(rewards.map((reward) => [reward.name, reward])) };
+}
+
+test("process.exit in a call fails its sample", async () => {
+  const { registry, byName } = await crashingRewards();
+  const scorer = await RewardScorer.open([byName.get("test-crash-exit")!], { timeoutSeconds: 5, registry });
+  try {
+    await assert.rejects(scorer.scoreAll(exitInputs), (err: unknown) => {
+      assert.ok(err instanceof RewardError, `expected a RewardError, got ${String(err)}`);
+      assert.equal(err.rewardName, "test-crash-exit");
+      assert.equal(err.sampleIndex, 1);
+      assert.equal(err.message, 'reward "test-crash-exit" crashed the reward worker on sample 1 (summary "it will exit here"): it exited with code 3');
+      return true;
+    });
+    const skipped = await scorer.scorePerSample(exitInputs);
+    assert.deepEqual(skipped.rows, [[0.4], null, [0.1]]);
+    assert.equal(skipped.errors.length, 1);
+    assert.equal(skipped.errors[0]!.sampleIndex, 1);
+    assert.match(skipped.errors[0]!.message, /crashed the reward worker on sample 1 .*: it exited with code 3/);
+    // A fresh worker serves the next batch.
+    assert.deepEqual(await scorer.scoreAll([exitInputs[0]!, exitInputs[2]!]), [[0.4], [0.1]]);
+  } finally {
+    await scorer.close();
+  }
+});
+
+test("process.exit in scoreBatch falls back", async () => {
+  const { registry, byName } = await crashingRewards();
+  const scorer = await RewardScorer.open([byName.get("test-crash-batch")!], { timeoutSeconds: 5, registry });
+  try {
+    await assert.rejects(scorer.scoreAll(exitInputs), (err: unknown) => {
+      assert.ok(err instanceof RewardError, `expected a RewardError, got ${String(err)}`);
+      assert.equal(err.sampleIndex, undefined);
+      assert.equal(err.message, 'reward "test-crash-batch" crashed the reward worker in scoreBatch on 3 samples: it exited with code 3');
+      return true;
+    });
+    const skipped = await scorer.scorePerSample(exitInputs);
+    assert.deepEqual(skipped.rows, [[0.4], [0.4], [0.1]]);
+    assert.equal(skipped.errors.length, 1);
+    assert.match(skipped.errors[0]!.message, /in scoreBatch on 3 samples: it exited with code 3/);
+  } finally {
+    await scorer.close();
+  }
+});
+
+test("heap out of memory fails its sample", () => {
+  // The worker inherits the child's 64 MB heap limit, so the heap fills in well under a second.
+  const script = join(root, "heap.mjs");
+  const rewardsIndex = new URL("../src/rewards/index.js", import.meta.url).href;
+  writeFileSync(
+    script,
+    `
+import { RewardRegistry, RewardScorer } from ${JSON.stringify(rewardsIndex)};
+const registry = new RewardRegistry();
+const rewards = await registry.loadModule(${JSON.stringify(crashingPath)});
+const heap = rewards.find((reward) => reward.name === "test-crash-heap");
+const scorer = await RewardScorer.open([heap], { timeoutSeconds: 30, registry });
+try {
+  await scorer.scoreAll(${JSON.stringify(exitInputs)});
+  console.log(JSON.stringify({ scored: true }));
+} catch (err) {
+  console.log(JSON.stringify({ name: err.name, rewardName: err.rewardName, sampleIndex: err.sampleIndex, message: err.message }));
+}
+console.log(JSON.stringify({ next: await scorer.scoreAll([{ source: "a", summary: "one two" }]) }));
+await scorer.close();
+`,
+  );
+  const result = spawnSync(process.execPath, ["--max-old-space-size=64", script], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(result.status, 0, result.stderr);
+  const [failure, next] = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.equal(failure!.name, "RewardError");
+  assert.equal(failure!.rewardName, "test-crash-heap");
+  assert.equal(failure!.sampleIndex, 1);
+  assert.match(String(failure!.message), /reward "test-crash-heap" crashed the reward worker on sample 1 \(summary "it will exit here"\): .*out of memory/);
+  assert.deepEqual(next!.next, [[0.2]]);
+});
+
+test("crash after a call spares the process", async () => {
+  // The timer and the rejection end the worker after it replied; the next batch gets a new one.
+  const { registry, byName } = await crashingRewards();
+  for (const name of ["test-crash-timer", "test-crash-rejection"]) {
+    const scorer = await RewardScorer.open([byName.get(name)!], { timeoutSeconds: 5, registry });
+    try {
+      assert.deepEqual(await scorer.scoreAll([inputs[0]!]), [[0.4]], name);
+      await new Promise((resolveLater) => setTimeout(resolveLater, 300));
+      assert.deepEqual(await scorer.scoreAll([inputs[2]!]), [[0.1]], name);
+      assert.deepEqual((await scorer.scorePerSample([inputs[0]!])).rows, [[0.4]], name);
+      // Sent at once, this batch may reach the dying worker, which is then replaced.
+      assert.deepEqual(await scorer.scoreAll([inputs[2]!]), [[0.1]], name);
+    } finally {
+      await scorer.close();
+    }
+  }
+});
+
+test("worker dying outside calls raises", async () => {
+  // In a worker, the module's own message listener runs before the scorer's and ends the thread,
+  // so every worker dies on its first request before any reward call.
+  const path = join(root, "dies-after-load.mjs");
+  writeFileSync(
+    path,
+    `import { parentPort } from "node:worker_threads";
+parentPort?.on("message", () => process.exit(4));
+export default { name: "test-dies-after-load", description: "Constant 1.", range: [0, 1], higherIsBetter: true, score: () => 1 };
+`,
+  );
+  const registry = new RewardRegistry();
+  const [reward] = await registry.loadModule(path);
+  const scorer = await RewardScorer.open([reward!], { timeoutSeconds: 5, registry });
+  try {
+    for (const score of [() => scorer.scoreAll(inputs), () => scorer.scorePerSample(inputs)]) {
+      await assert.rejects(score(), (err: unknown) => {
+        assert.ok(err instanceof RewardError, `expected a RewardError, got ${String(err)}`);
+        assert.equal(err.rewardName, "test-dies-after-load");
+        assert.equal(err.sampleIndex, undefined);
+        assert.match(err.message, /^the reward worker crashed outside any reward call twice in a row \(it exited with code 4\); a reward module may leave behind a timer, promise or listener/);
+        return true;
+      });
+    }
+  } finally {
+    await scorer.close();
+  }
+});
+
+test("top-level await is bounded on import", async () => {
+  const path = join(root, "never-loads.mjs");
+  writeFileSync(path, `await new Promise(() => {});\nexport default {};\n`);
+  const started = Date.now();
+  await assert.rejects(importRewardModule(path, path, { timeoutSeconds: 0.5, raiseHint: "raise the limit" }), (err: unknown) => {
+    assert.ok(err instanceof RewardModuleError, `expected a RewardModuleError, got ${String(err)}`);
+    assert.equal(err.modulePath, path);
+    assert.equal(err.message, `reward module ${path} did not finish loading within 0.5 s (a top-level await that never settles?); raise the limit if it is only slow`);
+    return true;
+  });
+  assert.ok(Date.now() - started < 5000, "the import fails soon after the limit");
+});
+
+test("worker load failures name the module", async () => {
+  const cases: { name: string; body: string; message: RegExp }[] = [
+    {
+      name: "throws",
+      body: `if (!isMainThread) throw new Error("needs the main thread");`,
+      message: /^in the reward worker: failed to import reward module .*worker-throws\.mjs: needs the main thread; the reward worker imports each reward module again, so the module must also load in a worker thread/,
+    },
+    {
+      name: "exits",
+      body: `if (!isMainThread) process.exit(5);`,
+      message: /^reward module .*worker-exits\.mjs crashed the reward worker while loading: it exited with code 5; the reward worker imports/,
+    },
+    {
+      name: "awaits",
+      body: `if (!isMainThread) await new Promise(() => {});`,
+      message: /^reward module .*worker-awaits\.mjs did not finish loading in the reward worker \(a top-level await that never settles\?\)$/,
+    },
+    {
+      name: "waits",
+      body: `if (!isMainThread) await new Promise(() => setInterval(() => {}, 1000));`,
+      message: /^reward module .*worker-waits\.mjs did not finish loading in the reward worker within 0\.5 s \(a top-level await that never settles\?\); raise the limit if it is only slow$/,
+    },
+  ];
+  for (const { name, body, message } of cases) {
+    const path = join(root, `worker-${name}.mjs`);
+    writeFileSync(
+      path,
+      `import { isMainThread } from "node:worker_threads";
+${body}
+export default { name: "test-worker-${name}", description: "Constant 1.", range: [0, 1], higherIsBetter: true, score: () => 1 };
+`,
+    );
+    const registry = new RewardRegistry();
+    const [reward] = await registry.loadModule(path);
+    await assert.rejects(RewardScorer.open([BUILTIN_REWARDS[0]!, reward!], { timeoutSeconds: 0.5, registry, raiseHint: "raise the limit" }), (err: unknown) => {
+      assert.ok(err instanceof RewardModuleError, `${name}: expected a RewardModuleError, got ${String(err)}`);
+      assert.equal(err.modulePath, path, name);
+      assert.match(err.message, message, name);
+      return true;
+    });
   }
 });
 
@@ -191,6 +478,16 @@ test("skip mode leaves hung samples out", () => {
   assert.equal(records.length, 2);
   assert.equal(records[0]!.unscorableSamples, 1);
   assert.ok(Number.isFinite(records[0]!.rewards["test-hang-late"]), "the mean is over the scored samples");
+});
+
+test("clp train bounds module loading", () => {
+  const path = join(root, "train-never-loads.mjs");
+  writeFileSync(path, `await new Promise(() => {});\nexport default {};\n`);
+  const config = join(root, "never-loads.json");
+  writeFileSync(config, JSON.stringify({ reference: "models/ref", objectives: ["coverage", "brevity"], rewardModules: [path], rl: { rewardTimeoutSeconds: 1 } }));
+  const result = spawnSync(process.execPath, ["bin/clp.js", "train", "--config", config, "--run-dir", join(root, "never-loads-run")], { encoding: "utf8" });
+  assert.equal(result.status, 1, result.stderr);
+  assert.equal(result.stderr, `clp: reward module ${path} did not finish loading within 1 s (a top-level await that never settles?); raise rl.rewardTimeoutSeconds if it is only slow\n`);
 });
 
 test("clp eval stops on a hung reward", () => {

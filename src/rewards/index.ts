@@ -21,12 +21,13 @@ export {
 } from "./form.js";
 export type { FormCheck } from "./form.js";
 export {
+  DEFAULT_MODULE_LOAD_SECONDS,
   importRewardModule,
   resolveRewardModulePath,
   REWARD_MODULE_EXTENSIONS,
   RewardModuleError,
 } from "./modules.js";
-export type { RewardModuleErrorDetails } from "./modules.js";
+export type { ImportRewardModuleOptions, RewardModuleErrorDetails } from "./modules.js";
 export { MIN_STD, RewardNormalizer } from "./normalizer.js";
 export type { RewardNormalizerJSON } from "./normalizer.js";
 export {
@@ -43,7 +44,7 @@ export type { RegisterOptions } from "./registry.js";
 export { createRouge1, createRougeL, lcsLength, rouge1, rougeL, unigramOverlap } from "./rouge.js";
 export { scoreAll, scoreReward, scoreRewardPerSample, scoreSummaries, scoreSummariesPerSample } from "./score.js";
 export type { PerSampleScores, ScoreHooks } from "./score.js";
-export { RewardScorer } from "./scorer.js";
+export { RewardScorer, ScoringAborted } from "./scorer.js";
 export type { RewardScorerOptions, ScoredRows } from "./scorer.js";
 export { stem } from "./stem.js";
 export { contentStems, isContentWord, STOPWORDS, tokenize } from "./text.js";

@@ -17,6 +17,20 @@ export const REWARD_MODULE_EXTENSIONS: readonly string[] = [".js", ".mjs", ".cjs
  */
 const TYPESCRIPT_EXTENSIONS: readonly string[] = [".ts", ".mts", ".cts"];
 
+/** Seconds an import of a reward module may take when the caller gives no limit. */
+export const DEFAULT_MODULE_LOAD_SECONDS = 60;
+
+/** Options of `importRewardModule`. */
+export interface ImportRewardModuleOptions {
+  /**
+   * Seconds the import may take, top-level await included, before it fails; 0 waits without a
+   * limit. DEFAULT_MODULE_LOAD_SECONDS when omitted.
+   */
+  timeoutSeconds?: number;
+  /** Hint on raising the limit, such as "raise the time-out", that ends a time-out message. */
+  raiseHint?: string;
+}
+
 /** Details recorded by a `RewardModuleError`. */
 export interface RewardModuleErrorDetails {
   /** The module path as the caller gave it. */
@@ -115,14 +129,56 @@ function defaultExport(namespace: Record<string, unknown>): unknown {
 }
 
 /**
+ * Imports the module, failing after `timeoutSeconds`. The pending timer also keeps Node from
+ * exiting with code 13 when a top-level await never settles and nothing else is left to run.
+ */
+async function importWithin(
+  absolutePath: string,
+  details: RewardModuleErrorDetails,
+  options: ImportRewardModuleOptions,
+): Promise<Record<string, unknown>> {
+  const imported = import(pathToFileURL(absolutePath).href).then(
+    (namespace) => namespace as Record<string, unknown>,
+    (error: unknown) => {
+      throw new RewardModuleError(
+        `failed to import reward module ${absolutePath}: ${importFailure(absolutePath, error)}`,
+        { ...details, cause: error },
+      );
+    },
+  );
+  const seconds = options.timeoutSeconds ?? DEFAULT_MODULE_LOAD_SECONDS;
+  if (!(Number.isFinite(seconds) && seconds >= 0)) {
+    throw new RangeError(`reward module load time-out ${seconds} s is invalid; give a number of seconds ≥ 0 (0: no limit)`);
+  }
+  if (seconds === 0) return imported;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const hint = options.raiseHint === undefined ? "" : `; ${options.raiseHint} if it is only slow`;
+      const message =
+        `reward module ${absolutePath} did not finish loading within ${seconds} s ` +
+        `(a top-level await that never settles?)${hint}`;
+      reject(new RewardModuleError(message, details));
+    }, seconds * 1000);
+  });
+  try {
+    return await Promise.race([imported, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Imports the reward module at `absolutePath` and returns its rewards, validated, in export order.
  * The default export must be a RewardFunction or a non-empty array of them with distinct names.
  * `modulePath` is the path as the caller gave it, kept in errors. Registers nothing. Throws a
- * RewardModuleError when the extension is not supported, the import fails or an export is invalid.
+ * RewardModuleError when the extension is not supported, the import fails or does not finish
+ * within `options.timeoutSeconds`, or an export is invalid.
  */
 export async function importRewardModule(
   absolutePath: string,
   modulePath: string = absolutePath,
+  options: ImportRewardModuleOptions = {},
 ): Promise<RewardFunction[]> {
   const details = { modulePath, resolvedPath: absolutePath };
 
@@ -137,16 +193,7 @@ export async function importRewardModule(
     );
   }
 
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = (await import(pathToFileURL(absolutePath).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new RewardModuleError(
-      `failed to import reward module ${absolutePath}: ${importFailure(absolutePath, error)}`,
-      { ...details, cause: error },
-    );
-  }
-
+  const namespace = await importWithin(absolutePath, details, options);
   const exported = defaultExport(namespace);
   if (exported === undefined) {
     throw new RewardModuleError(

@@ -6,7 +6,12 @@ import { brevity } from "./brevity.js";
 import { coverage } from "./coverage.js";
 import { faithfulness } from "./faithfulness.js";
 import { form } from "./form.js";
-import { importRewardModule, resolveRewardModulePath, RewardModuleError } from "./modules.js";
+import {
+  importRewardModule,
+  resolveRewardModulePath,
+  RewardModuleError,
+  type ImportRewardModuleOptions,
+} from "./modules.js";
 import { rouge1, rougeL } from "./rouge.js";
 import type { RewardFunction } from "./types.js";
 import { validateReward } from "./validate.js";
@@ -129,13 +134,18 @@ export class RewardRegistry {
    * a reward registered in code or a reward of another module. Loading the same module again, for
    * example for a second run in one process, is allowed: a reward that is already registered as
    * the same object is kept as it is. Returns the rewards of all modules in order, without
-   * duplicates. Throws a RewardModuleError naming the file and the fix.
+   * duplicates. `options` bounds the time each import may take (see `importRewardModule`).
+   * Throws a RewardModuleError naming the file and the fix.
    */
-  async loadModules(paths: readonly string[], baseDir: string): Promise<RewardFunction[]> {
+  async loadModules(
+    paths: readonly string[],
+    baseDir: string,
+    options: ImportRewardModuleOptions = {},
+  ): Promise<RewardFunction[]> {
     const pending = new Map<string, { reward: RewardFunction; absolute: string }>();
     for (const path of paths) {
       const absolute = resolveRewardModulePath(path, baseDir);
-      for (const reward of await importRewardModule(absolute, path)) {
+      for (const reward of await importRewardModule(absolute, path, options)) {
         const earlier = pending.get(reward.name);
         if (earlier !== undefined && earlier.reward !== reward) {
           throw new RewardModuleError(
@@ -209,6 +219,7 @@ export function loadRewardModule(
 export function loadRewardModules(
   paths: readonly string[],
   baseDir: string,
+  options: ImportRewardModuleOptions = {},
 ): Promise<RewardFunction[]> {
-  return defaultRegistry.loadModules(paths, baseDir);
+  return defaultRegistry.loadModules(paths, baseDir, options);
 }

@@ -1,6 +1,7 @@
 // The worker thread behind RewardScorer: loads the rewards by name (built-in or from their module
-// file), scores the batches the main thread posts, and records in shared memory which call it is
-// in, so the main thread can tell a hung reward and name it even while this thread is blocked.
+// file) and scores the batches the main thread posts. It records its phase in shared memory, with
+// the reward it loads or the call it is in. The main thread reads them to name a hung reward while
+// this thread is blocked, and the reward or module that was running when this thread died.
 
 import { parentPort, workerData } from "node:worker_threads";
 import { BUILTIN_REWARDS } from "./registry.js";
@@ -8,7 +9,10 @@ import { importRewardModule } from "./modules.js";
 import { scoreReward, scoreRewardPerSample } from "./score.js";
 import type { RewardFunction, RewardInput } from "./types.js";
 import {
+  PHASE_IDLE,
+  PHASE_SCORING,
   PROGRESS_CALLS,
+  PROGRESS_PHASE,
   PROGRESS_REWARD,
   PROGRESS_SAMPLE,
   serializeError,
@@ -25,12 +29,14 @@ const port = parentPort!;
 async function loadRewards(): Promise<RewardFunction[]> {
   const modules = new Map<string, RewardFunction[]>();
   const rewards: RewardFunction[] = [];
-  for (const { name, from } of setup.rewards) {
+  for (const [index, { name, from }] of setup.rewards.entries()) {
+    Atomics.store(progress, PROGRESS_REWARD, index);
     let candidates: readonly RewardFunction[];
     if (from === "built-in") {
       candidates = BUILTIN_REWARDS;
     } else {
-      if (!modules.has(from)) modules.set(from, await importRewardModule(from));
+      // No time limit of its own: the main thread's watchdog bounds the loading.
+      if (!modules.has(from)) modules.set(from, await importRewardModule(from, from, { timeoutSeconds: 0 }));
       candidates = modules.get(from)!;
     }
     const reward = candidates.find((r) => r.name === name);
@@ -57,7 +63,14 @@ function score(rewards: RewardFunction[], request: ScoreRequest): WorkerReply {
   if (request.mode === "stop") {
     return { kind: "scores", values: rewards.map((reward, j) => scoreReward(reward, inputs, hooksFor(j))), errors: [] };
   }
-  const perReward = rewards.map((reward, j) => scoreRewardPerSample(reward, inputs, hooksFor(j)));
+  const perReward = rewards.map((reward, j) => {
+    const hooks = hooksFor(j);
+    const scores = scoreRewardPerSample(reward, inputs, hooks);
+    // A scoreBatch call that hung or crashed in an earlier attempt is reported after the
+    // reward's sample errors, although `score` then scored every sample.
+    const batchError = hooks.hung.get(-1);
+    return batchError === undefined ? scores : { values: scores.values, errors: [...scores.errors, batchError] };
+  });
   return {
     kind: "scores",
     values: perReward.map((scores) => scores.values),
@@ -71,13 +84,16 @@ const rewards = await loadRewards().catch((error: unknown) => {
 });
 if (rewards !== null) {
   port.on("message", (request: ScoreRequest) => {
+    Atomics.store(progress, PROGRESS_PHASE, PHASE_SCORING);
     let reply: WorkerReply;
     try {
       reply = score(rewards, request);
     } catch (error) {
       reply = { kind: "failed", error: serializeError(error) };
     }
+    Atomics.store(progress, PROGRESS_PHASE, PHASE_IDLE);
     port.postMessage(reply);
   });
+  Atomics.store(progress, PROGRESS_PHASE, PHASE_IDLE);
   port.postMessage({ kind: "ready" } satisfies WorkerReply);
 }

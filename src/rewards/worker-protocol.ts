@@ -9,8 +9,20 @@ export const PROGRESS_CALLS = 0;
 export const PROGRESS_REWARD = 1;
 /** Index of the sample of the current call, or -1 for scoreBatch. */
 export const PROGRESS_SAMPLE = 2;
+/** Index of the worker's phase: PHASE_LOADING, PHASE_IDLE or PHASE_SCORING. */
+export const PROGRESS_PHASE = 3;
 /** Length of the shared progress array. */
-export const PROGRESS_LENGTH = 3;
+export const PROGRESS_LENGTH = 4;
+
+/**
+ * Phase of a worker that is importing its rewards. The zeroed buffer starts in it, and
+ * PROGRESS_REWARD then contains the index (in `WorkerSetup.rewards`) of the reward being loaded.
+ */
+export const PHASE_LOADING = 0;
+/** Phase of a worker between requests: no reward call is running. */
+export const PHASE_IDLE = 1;
+/** Phase of a worker inside a request: reward calls run synchronously until the reply is posted. */
+export const PHASE_SCORING = 2;
 
 /** `workerData` of the worker: which rewards to load and the shared progress buffer. */
 export interface WorkerSetup {

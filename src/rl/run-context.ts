@@ -10,7 +10,7 @@ import { defaultTaskPaths, loadSplit, type SummaryExample } from "../data/datase
 import { loadModelFolder } from "../model/checkpoint.js";
 import { generate } from "../model/generate.js";
 import type { Gpt } from "../model/gpt.js";
-import { getReward, listRewards, loadRewardModules, RewardNormalizer, RewardScorer, type RewardFunction, type RewardInput } from "../rewards/index.js";
+import { DEFAULT_MODULE_LOAD_SECONDS, getReward, listRewards, loadRewardModules, RewardNormalizer, RewardScorer, type RewardFunction, type RewardInput } from "../rewards/index.js";
 import { decodeSummary, promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { mixSeed, Rng } from "../util/rng.js";
@@ -50,9 +50,11 @@ export interface RunContext {
 /**
  * Registers the rewards of the config's reward modules (relative paths are taken from `baseDir`,
  * then the working directory). Call it before training or evaluating a config that names any.
+ * Each import may take rl.rewardTimeoutSeconds, or DEFAULT_MODULE_LOAD_SECONDS when that is 0.
  */
 export async function loadConfigRewards(config: ClpConfig, baseDir = process.cwd()): Promise<void> {
-  await loadRewardModules(config.rewardModules, baseDir);
+  const limit = config.rl.rewardTimeoutSeconds > 0 ? config.rl.rewardTimeoutSeconds : DEFAULT_MODULE_LOAD_SECONDS;
+  await loadRewardModules(config.rewardModules, baseDir, { timeoutSeconds: limit, raiseHint: "raise rl.rewardTimeoutSeconds" });
 }
 
 /** Looks up each objective's reward function; an unknown name is a config error. */
