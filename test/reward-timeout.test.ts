@@ -4,8 +4,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -457,6 +457,24 @@ function trainConfig(name: string, rl: Record<string, unknown>): string {
   );
   return path;
 }
+
+test("SIGTERM stops a hung reward at once", async () => {
+  const runDir = join(root, "sigterm-run");
+  const child = spawn(process.execPath, ["bin/clp.js", "train", "--config", trainConfig("sigterm", { rewardTimeoutSeconds: 120 }), "--run-dir", runDir, "--no-eval"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  // Calibration scores the first 8 calls; the ninth, in RL step 1, hangs.
+  for (let i = 0; i < 600 && !existsSync(join(runDir, "calibration.json")); i++) await new Promise((wait) => setTimeout(wait, 100));
+  await new Promise((wait) => setTimeout(wait, 1500));
+  const signalled = Date.now();
+  child.kill("SIGTERM");
+  const code = await exited;
+  assert.ok(Date.now() - signalled < 20_000, `stopped ${Date.now() - signalled} ms after SIGTERM, not after the 120 s limit`);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /stopped during step 1 of 2 while the rewards were scoring; the state before this step is saved in .*step-000000; continue with: clp train --resume /);
+  assert.equal(verifyCheckpoint(join(runDir, "checkpoints", "step-000000")), null);
+});
 
 test("hung reward stops training resumably", () => {
   const runDir = join(root, "stop-run");

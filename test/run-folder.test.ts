@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { listCheckpoints } from "../src/rl/training-state.js";
@@ -141,4 +141,18 @@ test("failed calibration leaves a folder overwrite can reuse", () => {
   assert.match(resumed.stderr, /its calibration did not finish\); start it again with clp train --config .*config\.json --run-dir .* --overwrite/);
   const again = clp("train", "--config", join(runDir, "config.json"), "--run-dir", runDir, "--overwrite", "--no-eval", "--quiet");
   assert.equal(again.status, 0, again.stderr);
+});
+
+test("changed reference is refused on resume", () => {
+  const referenceDir = join(root, "ref-copy");
+  cpSync("models/ref", referenceDir, { recursive: true });
+  const runDir = trainFresh("ref-changed", { ...tiny, reference: referenceDir });
+  assert.equal((JSON.parse(readFileSync(join(runDir, "reference.json"), "utf8")) as { path: string }).path, referenceDir);
+  // Another model in the same place: the last weight byte changed.
+  const weights = readFileSync(join(referenceDir, "model.safetensors"));
+  weights.writeUInt8(weights.readUInt8(weights.length - 1) ^ 1, weights.length - 1);
+  writeFileSync(join(referenceDir, "model.safetensors"), weights);
+  const resumed = clp("train", "--resume", runDir, "--steps", "4", "--no-eval");
+  assert.equal(resumed.status, 1);
+  assert.match(resumed.stderr, /^clp: π_ref .*ref-copy is not the model this run was trained against/);
 });

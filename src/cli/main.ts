@@ -247,7 +247,9 @@ async function train(argv: string[]): Promise<void> {
     throw new UsageError(`--resume continues the run in its own folder; drop ${values["run-dir"] !== undefined ? "--run-dir" : "--overwrite"}`);
   }
   const configPath = resumeDir !== undefined ? join(resumeDir, "config.json") : (values.config as string);
-  if (resumeDir !== undefined && !existsSync(configPath)) throw new UsageError(`${configPath} not found; --resume must name a run folder written by clp train`);
+  if (resumeDir !== undefined && (!existsSync(configPath) || !isRunFolder(resumeDir))) {
+    throw new UsageError(`${resumeDir} is not a run folder written by clp train (it needs a config.json beside the run's calibration or metrics); --resume must name one`);
+  }
   let config = loadConfig(configPath);
   const sets = (values.set as unknown as string[] | undefined) ?? [];
   if (sets.length > 0) {

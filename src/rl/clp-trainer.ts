@@ -40,7 +40,7 @@ import { PROMPT_FORMAT } from "../clp/prompt-format.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
 import { CheckpointError, writeFileAtomic } from "../model/safetensors.js";
-import { RewardError } from "../rewards/index.js";
+import { RewardError, ScoringAborted } from "../rewards/index.js";
 import { decodeSummary } from "../task/summarize.js";
 import { makeOptimizer } from "../train/lm.js";
 import { JsonlWriter, truncateJsonl } from "../util/jsonl.js";
@@ -286,9 +286,15 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
       let rewardErrors: RewardError[] = [];
       try {
         const inputs = rewardInputs(rows, summaries);
-        if (config.rl.onRewardError === "skip") ({ rows: raw, errors: rewardErrors } = await ctx.scorer.scorePerSample(inputs));
-        else raw = await ctx.scorer.scoreAll(inputs);
+        const signal = ctx.options.signal;
+        if (config.rl.onRewardError === "skip") ({ rows: raw, errors: rewardErrors } = await ctx.scorer.scorePerSample(inputs, signal));
+        else raw = await ctx.scorer.scoreAll(inputs, signal);
       } catch (err) {
+        // SIGINT or SIGTERM while a reward is still scoring: the step is abandoned, not finished.
+        if (err instanceof ScoringAborted) {
+          const saved = saveTrainingState(step, atStepStart.rng, atStepStart.order);
+          throw new TrainingInterrupted(`stopped during step ${step + 1} of ${config.rl.steps} while the rewards were scoring; the state before this step is saved in ${saved}; continue with: clp train --resume ${ctx.runDir}`);
+        }
         if (err instanceof RewardError) {
           const saved = saveTrainingState(step, atStepStart.rng, atStepStart.order);
           throw new RewardError(

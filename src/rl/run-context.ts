@@ -2,6 +2,7 @@
  * Set-up every training method shares before its first RL step: the validated run folder, the
  * reward functions, π_ref, the training examples and the reward normalisation measured on π_ref.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -165,8 +166,8 @@ export function isRunFolder(dir: string): boolean {
   const entries = readdirSync(dir).filter((name) => name !== LOCK_FILE);
   if (entries.length === 0) return true;
   if (!entries.includes("config.json")) return false;
-  // A run whose calibration failed holds only its config.
-  return entries.length === 1 || ["reward-normalizer.json", "metrics.jsonl", "policy.json", "calibration.json"].some((f) => entries.includes(f));
+  // A run whose calibration failed holds only its config and the record of its π_ref.
+  return entries.every((name) => name === "config.json" || name === "reference.json") || ["reward-normalizer.json", "metrics.jsonl", "policy.json", "calibration.json"].some((f) => entries.includes(f));
 }
 
 /**
@@ -275,6 +276,29 @@ async function openRun(config: ClpConfig, runDir: string, options: TrainOptions,
   }
 }
 
+/**
+ * Records the SHA-256 of π_ref's weights in RUN/reference.json when a run starts, and on resume
+ * checks that the reference is still the same model: a rebuilt π_ref, or a relative path that
+ * resolves elsewhere from another folder, would change the KL penalty without a word.
+ */
+function checkReferenceDigest(referenceDir: string, runDir: string, resume: boolean): void {
+  const weights = join(referenceDir, "model.safetensors");
+  const digest = createHash("sha256").update(readFileSync(weights)).digest("hex");
+  const recordPath = join(runDir, "reference.json");
+  if (resume && existsSync(recordPath)) {
+    const recorded = JSON.parse(readFileSync(recordPath, "utf8")) as { path: string; sha256: string };
+    if (recorded.sha256 !== digest) {
+      throw new ClpConfigError(
+        `π_ref ${resolve(referenceDir)} is not the model this run was trained against (${recordPath} records ${recorded.path} with another SHA-256); ` +
+          `point "reference" at that model, or start a new run`,
+      );
+    }
+    return;
+  }
+  mkdirSync(runDir, { recursive: true });
+  writeTextAtomic(recordPath, JSON.stringify({ path: resolve(referenceDir), sha256: digest }, null, 2) + "\n");
+}
+
 async function loadRunInputs(config: ClpConfig, runDir: string, options: TrainOptions, releaseLock: () => void): Promise<Omit<RunContext, "normalizer">> {
   const rewards = resolveRewards(config);
   const log = (message: string) => {
@@ -283,7 +307,9 @@ async function loadRunInputs(config: ClpConfig, runDir: string, options: TrainOp
   const scorer = await RewardScorer.open(rewards, { timeoutSeconds: config.rl.rewardTimeoutSeconds, raiseHint: "raise rl.rewardTimeoutSeconds" });
   if (scorer.unlimitedReason !== null && config.rl.rewardTimeoutSeconds > 0) log(`no reward time-out: ${scorer.unlimitedReason}`);
   try {
-    const ref = loadModelFolder(resolveReferencePath(config.reference));
+    const referenceDir = resolveReferencePath(config.reference);
+    checkReferenceDigest(referenceDir, runDir, options.resume === true);
+    const ref = loadModelFolder(referenceDir);
     ref.model.requiresGrad_(false);
     mkdirSync(runDir, { recursive: true });
     const configPath = join(runDir, "config.json");
