@@ -11,10 +11,10 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClpPolicy } from "../src/clp/policy.js";
-import { loadSafetensors, writeFileAtomic } from "../src/model/safetensors.js";
+import { writeFileAtomic } from "../src/model/safetensors.js";
 import { listCheckpoints, verifyCheckpoint } from "../src/rl/training-state.js";
-import * as torch from "../src/torch/index.js";
 import { JsonlWriter, truncateJsonl } from "../src/util/jsonl.js";
+import { metricsOf, tensorsEqual } from "./support/run-files.js";
 
 const STEPS = 9;
 
@@ -110,27 +110,6 @@ function leftovers(dir: string): string[] {
 }
 
 const stepName = (step: number) => `step-${String(step).padStart(6, "0")}`;
-
-/** Reads the metrics records without their timing fields, which differ between runs. */
-function metricsOf(runDir: string): Record<string, unknown>[] {
-  const text = readFileSync(join(runDir, "metrics.jsonl"), "utf8");
-  assert.ok(text === "" || text.endsWith("\n"), `${runDir}/metrics.jsonl ends in a partial line`);
-  return text.split("\n").filter((line) => line !== "").map((line) => {
-    const { stepSeconds: _a, rolloutSeconds: _b, elapsedSeconds: _c, ...rest } = JSON.parse(line) as Record<string, unknown>;
-    return rest;
-  });
-}
-
-function tensorsEqual(a: string, b: string): void {
-  const left = loadSafetensors(a).tensors;
-  const right = loadSafetensors(b).tensors;
-  assert.deepEqual([...left.keys()].sort(), [...right.keys()].sort());
-  for (const [name, t] of left) {
-    const u = right.get(name)!;
-    assert.equal(torch.tidy(() => t.sub(u).abs().amax().item()), 0, name);
-  }
-  for (const t of [...left.values(), ...right.values()]) t.dispose();
-}
 
 /**
  * Checks a run that stopped on a failed write. Stderr is one line matching `reason` that names the

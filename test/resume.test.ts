@@ -5,12 +5,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig } from "../src/clp/config.js";
-import { loadSafetensors } from "../src/model/safetensors.js";
 import { trainRun } from "../src/rl/methods.js";
 import type { ClpPolicy } from "../src/clp/policy.js";
 import { listCheckpoints, loadLatestCheckpoint, saveTrainingCheckpoint, verifyCheckpoint, type TrainingState } from "../src/rl/training-state.js";
 import type { AdamW } from "../src/torch/index.js";
-import * as torch from "../src/torch/index.js";
+import { metricsOf, tensorsEqual } from "./support/run-files.js";
 
 const tiny = {
   reference: "models/ref",
@@ -20,25 +19,6 @@ const tiny = {
   rl: { steps: 4, promptsPerStep: 2, samplesPerPrompt: 2, maxNewTokens: 8, lr: 1e-3, checkpointEvery: 2, dirichletAlpha: 0.5 },
   seed: 11,
 };
-
-/** Reads the metrics records without their timing fields, which differ between runs. */
-function metricsOf(runDir: string): Record<string, unknown>[] {
-  return readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((line) => {
-    const { stepSeconds: _a, rolloutSeconds: _b, elapsedSeconds: _c, ...rest } = JSON.parse(line) as Record<string, unknown>;
-    return rest;
-  });
-}
-
-function tensorsEqual(a: string, b: string): void {
-  const left = loadSafetensors(a).tensors;
-  const right = loadSafetensors(b).tensors;
-  assert.deepEqual([...left.keys()].sort(), [...right.keys()].sort());
-  for (const [name, t] of left) {
-    const u = right.get(name)!;
-    assert.equal(torch.tidy(() => t.sub(u).abs().amax().item()), 0, name);
-  }
-  for (const t of [...left.values(), ...right.values()]) t.dispose();
-}
 
 test("4 steps equal 2, resume, 2 more", async () => {
   const root = mkdtempSync(join(tmpdir(), "clp-resume-"));
@@ -190,7 +170,11 @@ test("failed save keeps the earlier checkpoint", async () => {
 test("saving an earlier step drops later checkpoints", () => {
   const root = mkdtempSync(join(tmpdir(), "clp-rewind-"));
   // A policy and an optimizer with nothing to save stand in for the real ones.
-  const policy = { save: (dir: string) => { mkdirSync(dir, { recursive: true }); writeFileSync(join(dir, "weights"), "w"); } } as unknown as ClpPolicy;
+  const save = (dir: string) => {
+    mkdirSync(dir, { recursive: true });
+    for (const file of ["config.json", "model.safetensors", "tokenizer.json"]) writeFileSync(join(dir, file), file);
+  };
+  const policy = { save } as unknown as ClpPolicy;
   const optimizer = { expAvg: [], expAvgSq: [] } as unknown as AdamW;
   const state = { format: "clp-train-state/1", step: 0, optimizerStepCount: 0, parameterNames: [], rng: { data: [], weights: [] }, order: [] } as unknown as TrainingState;
   for (const step of [2, 3, 4]) saveTrainingCheckpoint(root, policy, optimizer, { ...state, step }, 2);

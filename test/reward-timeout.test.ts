@@ -522,3 +522,14 @@ test("clp eval stops on a hung reward", () => {
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /\(2 read from .*eval-cache\)/);
 });
+
+test("asynchronous reward is named as such", async () => {
+  const registry = new RewardRegistry();
+  const lazy: RewardFunction = { name: "test-async", description: "Resolves later.", range: [0, 1], higherIsBetter: true, score: (() => Promise.resolve(1)) as unknown as RewardFunction["score"] };
+  registry.register(lazy);
+  await assert.rejects(
+    (await RewardScorer.open([lazy], { timeoutSeconds: 0, registry })).scoreAll(inputs),
+    /reward "test-async" returned a Promise \(score must be synchronous\) instead of a number for sample 0/,
+  );
+  assert.throws(() => registry.register({ ...lazy, name: "test-range", range: [1, 0] }), /expected \[min, max\] with min < max .*got the array \[1,0\]/);
+});

@@ -156,3 +156,26 @@ test("changed reference is refused on resume", () => {
   assert.equal(resumed.status, 1);
   assert.match(resumed.stderr, /^clp: π_ref .*ref-copy is not the model this run was trained against/);
 });
+
+test("manifest missing a file falls back", () => {
+  const runDir = trainFresh("manifest");
+  const manifestPath = join(runDir, "checkpoints", "step-000003", "MANIFEST.json");
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { files: Record<string, unknown> };
+  delete manifest.files["policy/model.safetensors"];
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+  const resumed = clp("train", "--resume", runDir, "--steps", "4", "--no-eval");
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /skipping checkpoint .*step-000003: MANIFEST\.json does not list policy\/model\.safetensors/);
+  assert.match(resumed.stderr, /resuming after step 2 from .*step-000002/);
+});
+
+test("configs that cannot run are refused", () => {
+  const tooLong = clp("train", "--config", writeConfig("too-long", { ...tiny, data: { ...tiny.data, maxSourceTokens: 100000 } }), "--run-dir", join(root, "too-long"), "--no-eval");
+  assert.equal(tooLong.status, 1);
+  assert.match(tooLong.stderr, /^clp: data\.maxSourceTokens \(100000\) plus the longest summary \(maxNewTokens 20\) leaves no room .* context of 256/);
+  const nullSeed = clp("train", "--config", writeConfig("null-seed", { ...tiny, seed: null }), "--run-dir", join(root, "null-seed"), "--no-eval");
+  assert.equal(nullSeed.status, 1);
+  assert.match(nullSeed.stderr, /field "seed" must be an integer/);
+  assert.ok(!existsSync(join(root, "too-long")), "nothing written for too-long");
+  assert.ok(!existsSync(join(root, "null-seed")), "nothing written for null-seed");
+});

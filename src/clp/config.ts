@@ -192,7 +192,7 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   for (const key of Object.keys(r)) {
     if (!known.has(key)) throw new ClpConfigError(`${source}: unknown field "${key}"; known fields: ${[...known].join(", ")}`);
   }
-  const objectives = r.objectives ?? DEFAULT_CONFIG.objectives;
+  const objectives = r.objectives === undefined ? DEFAULT_CONFIG.objectives : r.objectives;
   if (!Array.isArray(objectives) || objectives.length < 1 || objectives.some((o) => typeof o !== "string" || o === "")) {
     throw new ClpConfigError(`${source}: field "objectives" must be a non-empty list of reward names, e.g. ["coverage", "brevity"]`);
   }
@@ -202,17 +202,17 @@ export function resolveConfig(raw: unknown, source: string): ClpConfig {
   if (new Set(objectives).size !== objectives.length) {
     throw new ClpConfigError(`${source}: field "objectives" lists a reward twice: ${JSON.stringify(objectives)}`);
   }
-  const reference = r.reference ?? DEFAULT_CONFIG.reference;
+  const reference = r.reference === undefined ? DEFAULT_CONFIG.reference : r.reference;
   if (typeof reference !== "string") throw new ClpConfigError(`${source}: field "reference" must be a model folder path`);
-  const rewardModules = r.rewardModules ?? DEFAULT_CONFIG.rewardModules;
+  const rewardModules = r.rewardModules === undefined ? DEFAULT_CONFIG.rewardModules : r.rewardModules;
   if (!Array.isArray(rewardModules) || rewardModules.some((m) => typeof m !== "string" || m === "")) {
     throw new ClpConfigError(`${source}: field "rewardModules" must be a list of module paths, e.g. ["rewards/my-reward.js"]`);
   }
-  const method = r.method ?? DEFAULT_CONFIG.method;
+  const method = r.method === undefined ? DEFAULT_CONFIG.method : r.method;
   if (typeof method !== "string" || !(POLICY_KINDS as readonly string[]).includes(method)) {
     throw new ClpConfigError(`${source}: field "method" is ${JSON.stringify(method)}; available: ${POLICY_KINDS.join(", ")}`);
   }
-  const seed = r.seed ?? DEFAULT_CONFIG.seed;
+  const seed = r.seed === undefined ? DEFAULT_CONFIG.seed : r.seed;
   if (typeof seed !== "number" || !Number.isInteger(seed)) throw new ClpConfigError(`${source}: field "seed" must be an integer`);
 
   const config: ClpConfig = {

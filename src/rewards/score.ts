@@ -19,7 +19,8 @@ function checkValue(
   const summary = truncateText(input.summary);
   let problem: string;
   if (typeof value !== "number") {
-    problem = `a ${value === null ? "null" : typeof value} instead of a number`;
+    const kind = value === null ? "null" : value instanceof Promise ? "Promise (score must be synchronous)" : typeof value;
+    problem = `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} instead of a number`;
   } else if (!Number.isFinite(value)) {
     problem = `the non-finite value ${value}`;
   } else {

@@ -47,7 +47,7 @@ export function validateReward(value: unknown, origin: string): RewardFunction {
 function describe(value: unknown): string {
   if (value === undefined) return "undefined";
   if (value === null) return "null";
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (Array.isArray(value)) return value.length <= 4 ? `the array ${JSON.stringify(value)}` : `an array of length ${value.length}`;
   if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
   if (typeof value === "function") return "a function";
   if (typeof value === "object") return "an object";

@@ -147,6 +147,15 @@ export function validateRunInputs(config: ClpConfig): void {
   if (missing.length > 0) {
     throw new ClpConfigError(`field "reference" names ${reference}, which is not a model folder (no ${missing.join(", ")}); point it at π_ref, for example "models/ref"`);
   }
+  const { model } = JSON.parse(readFileSync(join(reference, "config.json"), "utf8")) as { model?: { contextLength?: number } };
+  const context = model?.contextLength;
+  const longest = Math.max(config.rl.maxNewTokens, config.eval.maxNewTokens);
+  if (typeof context === "number" && config.data.maxSourceTokens + longest >= context) {
+    throw new ClpConfigError(
+      `data.maxSourceTokens (${config.data.maxSourceTokens}) plus the longest summary (maxNewTokens ${longest}) leaves no room for the prompt's other tokens in π_ref's context of ${context}; ` +
+        `keep their sum below ${context} with a margin, e.g. data.maxSourceTokens ${Math.max(1, context - longest - 32)}`,
+    );
+  }
   if ((config.method === "rewarded-soups" || config.method === "logit-mixing") && config.baseline.expertsFrom !== "") {
     const from = resolveReferencePath(config.baseline.expertsFrom, "baseline.expertsFrom");
     if (!existsSync(join(from, "policy.json"))) {

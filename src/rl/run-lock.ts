@@ -64,7 +64,10 @@ export function lockRunFolder(runDir: string): () => void {
     } catch (err) {
       const { code, syscall } = err as NodeJS.ErrnoException;
       // Node names the link's target as the path of a failed symlink; the lock file is the one meant.
-      if (code !== "EEXIST") throw Object.assign(new Error(`${code}: could not create the run folder's lock, ${syscall} '${path}'`, { cause: err }), { code, syscall, path });
+      if (code !== "EEXIST") {
+        const message = (err as Error).message.replace(/, symlink .*$/, `, creating the run folder's lock '${path}'`);
+        throw Object.assign(new Error(message, { cause: err }), { code, syscall, path });
+      }
       const pid = holder(runDir);
       if (pid !== null) throw inUse(runDir, pid);
       // A lock of a process that is gone (or a stray file of that name): remove it, try again.

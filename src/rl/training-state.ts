@@ -22,6 +22,9 @@ import type { AdamW } from "../torch/index.js";
 import { noGrad, type Tensor } from "../torch/index.js";
 import type { PolicySpec } from "./clp-trainer.js";
 
+/** Files every checkpoint holds, which its manifest must list. */
+const CHECKPOINT_FILES = ["state.json", "optimizer.safetensors", "policy/config.json", "policy/model.safetensors", "policy/tokenizer.json"];
+
 /** Format tag of state.json and MANIFEST.json. */
 export const TRAINING_STATE_FORMAT = "clp-train-state/1";
 
@@ -187,6 +190,8 @@ export function verifyCheckpoint(dir: string): string | null {
     return `MANIFEST.json is not valid JSON (${(err as Error).message})`;
   }
   if (manifest.format !== TRAINING_STATE_FORMAT || manifest.files === undefined) return `MANIFEST.json is not a "${TRAINING_STATE_FORMAT}" manifest`;
+  const unlisted = CHECKPOINT_FILES.filter((file) => manifest.files![file] === undefined);
+  if (unlisted.length > 0) return `MANIFEST.json does not list ${unlisted.join(", ")}`;
   for (const [file, expected] of Object.entries(manifest.files)) {
     const path = join(dir, file);
     if (!existsSync(path)) return `${file} is missing`;
