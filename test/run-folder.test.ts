@@ -116,7 +116,8 @@ test("damaged metrics are reported, not fatal", () => {
   assert.match(resumed.stderr, /metrics\.jsonl: left out 1 damaged or out-of-order records/);
   assert.deepEqual(metricSteps(runDir), [1, 3, 4]);
   rmSync(path);
-  const again = clp("train", "--resume", runDir, "--steps", "5", "--no-eval");
+  // Warnings about lost records show with --quiet too.
+  const again = clp("train", "--resume", runDir, "--steps", "5", "--no-eval", "--quiet");
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /metrics\.jsonl is missing; the records of steps 1 to 4 are lost/);
   assert.deepEqual(metricSteps(runDir), [5]);
@@ -124,10 +125,13 @@ test("damaged metrics are reported, not fatal", () => {
 
 test("bad reference keeps the old run", () => {
   const runDir = trainFresh("keep-old");
-  for (const reference of [resolve(root, "no-such-model"), join(root, "keep-old")]) {
+  const damaged = join(root, "damaged-ref");
+  cpSync("models/ref", damaged, { recursive: true });
+  writeFileSync(join(damaged, "model.safetensors"), readFileSync(join(damaged, "model.safetensors")).subarray(0, 1000));
+  for (const reference of [resolve(root, "no-such-model"), join(root, "keep-old"), damaged]) {
     const result = clp("train", "--config", writeConfig("bad-ref", { ...tiny, reference }), "--run-dir", runDir, "--overwrite", "--no-eval");
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /^clp: field "reference" names .*(does not exist|is not a model folder)/);
+    assert.match(result.stderr, /^clp: field "reference" names .*(does not exist|is not a model folder|does not load)/);
     assert.ok(existsSync(join(runDir, "checkpoint", "model.safetensors")), `the run survives reference ${reference}`);
   }
 });
@@ -155,6 +159,13 @@ test("changed reference is refused on resume", () => {
   const resumed = clp("train", "--resume", runDir, "--steps", "4", "--no-eval");
   assert.equal(resumed.status, 1);
   assert.match(resumed.stderr, /^clp: π_ref .*ref-copy is not the model this run was trained against/);
+  // The same model in another place resumes.
+  const moved = join(root, "ref-moved");
+  cpSync("models/ref", moved, { recursive: true });
+  const configPath = join(runDir, "config.json");
+  writeFileSync(configPath, JSON.stringify({ ...(JSON.parse(readFileSync(configPath, "utf8")) as object), reference: moved }, null, 2) + "\n");
+  const elsewhere = clp("train", "--resume", runDir, "--steps", "4", "--no-eval", "--quiet");
+  assert.equal(elsewhere.status, 0, elsewhere.stderr);
 });
 
 test("manifest missing a file falls back", () => {
@@ -167,6 +178,11 @@ test("manifest missing a file falls back", () => {
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /skipping checkpoint .*step-000003: MANIFEST\.json does not list policy\/model\.safetensors/);
   assert.match(resumed.stderr, /resuming after step 2 from .*step-000002/);
+  rmSync(join(runDir, "policy.json"));
+  rmSync(join(runDir, "checkpoint"), { recursive: true });
+  const unfinished = clp("generate", "--run", runDir, "--weights", "0.5,0.5", "--text", "A chess program.");
+  assert.equal(unfinished.status, 1);
+  assert.match(unfinished.stderr, /^clp: .* is a run folder whose training has not finished \(no policy\.json\); finish it with clp train --resume /);
 });
 
 test("configs that cannot run are refused", () => {

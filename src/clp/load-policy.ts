@@ -136,6 +136,10 @@ function loadAll(dirs: readonly string[], expect: PolicyExpectation): ClpPolicy[
 export function loadPolicy(path: string, expect: PolicyExpectation = {}): SteerablePolicy {
   const descriptor = join(path, "policy.json");
   if (!existsSync(descriptor)) {
+    const unfinishedRun = ["reward-normalizer.json", "metrics.jsonl", "calibration.json"].some((file) => existsSync(join(path, file)));
+    if (unfinishedRun && !existsSync(join(path, "checkpoint"))) {
+      throw new CheckpointError(`${path} is a run folder whose training has not finished (no policy.json); finish it with clp train --resume ${path}`);
+    }
     if (existsSync(join(path, "config.json")) && !existsSync(join(path, "checkpoint"))) return ClpPolicy.load(path, expect);
     const checkpoint = join(path, "checkpoint");
     if (!existsSync(checkpoint)) {

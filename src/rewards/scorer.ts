@@ -71,6 +71,8 @@ interface WorkerHandle {
   exitCode: number | null;
   /** Set while a request waits for the reply; called once when the worker exits. */
   onExit: ((code: number) => void) | null;
+  /** True once the scorer has asked the worker to stop. */
+  stopping: boolean;
 }
 
 /**
@@ -122,6 +124,8 @@ function exitCause(handle: WorkerHandle, code: number): string {
 export class RewardScorer {
   /** The running worker, or null when the next request starts one. */
   private current: WorkerHandle | null = null;
+  /** Receives notes on faults that fail no sample, such as a worker that dies between batches. */
+  warn: (message: string) => void = () => {};
 
   private constructor(
     readonly rewards: readonly RewardFunction[],
@@ -208,7 +212,7 @@ export class RewardScorer {
     // already ends with ERR_WORKER_OUT_OF_MEMORY and leaves this thread running.
     const worker = new Worker(new URL("./score-worker.js", import.meta.url), { workerData: setup });
     worker.unref();
-    const handle: WorkerHandle = { worker, progress: new Int32Array(buffer), error: null, exitCode: null, onExit: null };
+    const handle: WorkerHandle = { worker, progress: new Int32Array(buffer), error: null, exitCode: null, onExit: null, stopping: false };
     worker.on("error", (error) => {
       handle.error = error;
     });
@@ -217,7 +221,8 @@ export class RewardScorer {
       if (this.current === handle) this.current = null;
       const onExit = handle.onExit;
       handle.onExit = null;
-      onExit?.(code);
+      if (onExit !== null) onExit(code);
+      else if (!handle.stopping) this.warn(`the reward worker stopped between batches (${handle.error?.message ?? `exit code ${code}`}); a reward may leave a timer or promise behind that fails later. A new worker scores the next batch`);
     });
     this.current = handle;
     const reply = await this.exchange(handle, null, signal);
@@ -232,6 +237,7 @@ export class RewardScorer {
     this.current = null;
     if (handle === null) return;
     handle.onExit = null;
+    handle.stopping = true;
     await Promise.race([handle.worker.terminate(), new Promise((resolveLater) => setTimeout(resolveLater, TERMINATE_GRACE_MS).unref())]);
   }
 
@@ -260,7 +266,10 @@ export class RewardScorer {
       if (reply.kind === "aborted") throw new ScoringAborted(reply.reason);
       if (!reply.inCall) {
         faultsOutsideCalls += 1;
-        if (faultsOutsideCalls < 2) continue;
+        if (faultsOutsideCalls < 2) {
+          this.warn(`the reward worker ${reply.kind === "hung" ? "stopped responding" : "crashed"} outside any reward call; scoring the batch again in a new worker`);
+          continue;
+        }
         throw this.outsideCallError(reply);
       }
       const error = this.callError(reply, inputs);

@@ -208,11 +208,11 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
     weightRng.setState(state.rng.weights);
     order.push(...state.order);
     firstStep = state.step;
-    truncateMetrics(metricsPath, firstStep, (message) => ctx.log(message));
+    truncateMetrics(metricsPath, firstStep, (message) => ctx.warn(message));
     ctx.log(`${label}: resuming after step ${firstStep} from ${resumed.dir}`);
   } else if (existsSync(metricsPath)) {
-    if (ctx.options.resume) ctx.log(`${label}: no checkpoint in ${checkpointsRoot}; training from the start`);
-    truncateMetrics(metricsPath, 0, (message) => ctx.log(message));
+    if (ctx.options.resume) ctx.warn(`${label}: no checkpoint in ${checkpointsRoot}; training from the start`);
+    truncateMetrics(metricsPath, 0, (message) => ctx.warn(message));
   }
   setTraining(true);
   const metrics = new JsonlWriter(metricsPath);
@@ -306,7 +306,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
       }
       const unscorable = raw.filter((r) => r === null).length;
       if (unscorable > 0) {
-        ctx.log(`RL step ${step + 1}: skipped ${unscorable} of ${rows.length} samples that a reward failed on (advantage 0). First error: ${rewardErrors[0]!.message}`);
+        ctx.warn(`RL step ${step + 1}: skipped ${unscorable} of ${rows.length} samples that a reward failed on (advantage 0). First error: ${rewardErrors[0]!.message}`);
       }
       const normalized = raw.map((r) => (r === null ? null : normalizer.normalizeRow(r)));
       const scalarized = normalized.map((z, i) => (z === null ? null : z.reduce((a, zj, j) => a + rowWeights[i]![j]! * zj, 0)));

@@ -46,6 +46,8 @@ export interface RunContext {
   examples: SummaryExample[];
   options: TrainOptions;
   log(message: string): void;
+  /** Prints a warning about lost or skipped data, also with `quiet`. */
+  warn(message: string): void;
 }
 
 /**
@@ -147,6 +149,12 @@ export function validateRunInputs(config: ClpConfig): void {
   if (missing.length > 0) {
     throw new ClpConfigError(`field "reference" names ${reference}, which is not a model folder (no ${missing.join(", ")}); point it at π_ref, for example "models/ref"`);
   }
+  // Loading π_ref once here, before anything is written or deleted, catches a damaged model.
+  try {
+    loadModelFolder(reference).model.dispose();
+  } catch (err) {
+    throw new ClpConfigError(`field "reference" names ${reference}, which does not load: ${(err as Error).message}`);
+  }
   const { model } = JSON.parse(readFileSync(join(reference, "config.json"), "utf8")) as { model?: { contextLength?: number } };
   const context = model?.contextLength;
   const longest = Math.max(config.rl.maxNewTokens, config.eval.maxNewTokens);
@@ -219,15 +227,16 @@ function leaves(value: unknown, prefix = "", out = new Map<string, string>()): M
 
 /**
  * Lists the fields in which `given` differs from `saved` ("rl.lr is 0.5, was 0.0001"), leaving out
- * the two that may change on resume because they leave the results unchanged: rl.steps, so a run
- * can be extended, and rl.rewardTimeoutSeconds, so a slow reward can be given more time.
+ * those that may change on resume because they leave the results unchanged: rl.steps, so a run
+ * can be extended, rl.rewardTimeoutSeconds, so a slow reward can be given more time, and
+ * reference, so π_ref can move (reference.json checks that its weights are the same).
  */
 export function configChanges(saved: unknown, given: unknown): string[] {
   const before = leaves(saved);
   const after = leaves(given);
   const changes: string[] = [];
   for (const path of new Set([...before.keys(), ...after.keys()])) {
-    if (path === "rl.steps" || path === "rl.rewardTimeoutSeconds") continue;
+    if (path === "rl.steps" || path === "rl.rewardTimeoutSeconds" || path === "reference") continue;
     if (before.get(path) !== after.get(path)) changes.push(`${path} is ${after.get(path) ?? "missing"}, was ${before.get(path) ?? "missing"}`);
   }
   return changes;
@@ -290,7 +299,7 @@ async function openRun(config: ClpConfig, runDir: string, options: TrainOptions,
  * checks that the reference is still the same model: a rebuilt π_ref, or a relative path that
  * resolves elsewhere from another folder, would change the KL penalty without a word.
  */
-function checkReferenceDigest(referenceDir: string, runDir: string, resume: boolean): void {
+function checkReferenceDigest(referenceDir: string, runDir: string, resume: boolean, warn: (message: string) => void): void {
   const weights = join(referenceDir, "model.safetensors");
   const digest = createHash("sha256").update(readFileSync(weights)).digest("hex");
   const recordPath = join(runDir, "reference.json");
@@ -304,6 +313,7 @@ function checkReferenceDigest(referenceDir: string, runDir: string, resume: bool
     }
     return;
   }
+  if (resume) warn(`${recordPath} is missing, so π_ref cannot be checked against the model the run started with; recording ${resolve(referenceDir)} now`);
   mkdirSync(runDir, { recursive: true });
   writeTextAtomic(recordPath, JSON.stringify({ path: resolve(referenceDir), sha256: digest }, null, 2) + "\n");
 }
@@ -313,11 +323,13 @@ async function loadRunInputs(config: ClpConfig, runDir: string, options: TrainOp
   const log = (message: string) => {
     if (!options.quiet) process.stderr.write(`clp train: ${message}\n`);
   };
+  const warn = (message: string) => process.stderr.write(`clp train: ${message}\n`);
   const scorer = await RewardScorer.open(rewards, { timeoutSeconds: config.rl.rewardTimeoutSeconds, raiseHint: "raise rl.rewardTimeoutSeconds" });
-  if (scorer.unlimitedReason !== null && config.rl.rewardTimeoutSeconds > 0) log(`no reward time-out: ${scorer.unlimitedReason}`);
+  scorer.warn = warn;
+  if (scorer.unlimitedReason !== null && config.rl.rewardTimeoutSeconds > 0) warn(`no reward time-out: ${scorer.unlimitedReason}`);
   try {
     const referenceDir = resolveReferencePath(config.reference);
-    checkReferenceDigest(referenceDir, runDir, options.resume === true);
+    checkReferenceDigest(referenceDir, runDir, options.resume === true, warn);
     const ref = loadModelFolder(referenceDir);
     ref.model.requiresGrad_(false);
     mkdirSync(runDir, { recursive: true });
@@ -327,7 +339,7 @@ async function loadRunInputs(config: ClpConfig, runDir: string, options: TrainOp
     if (!existsSync(configPath) || readFileSync(configPath, "utf8") !== configText) writeTextAtomic(configPath, configText);
     const limit = config.data.trainLimit > 0 ? { limit: config.data.trainLimit } : {};
     const examples = options.trainExamples ?? loadSplit(defaultTaskPaths().train, limit);
-    return { config, runDir, reference: ref.model, tokenizer: ref.tokenizer, rewards, scorer, examples, options, log, releaseLock };
+    return { config, runDir, reference: ref.model, tokenizer: ref.tokenizer, rewards, scorer, examples, options, log, warn, releaseLock };
   } catch (err) {
     await scorer.close();
     throw err;

@@ -40,7 +40,10 @@ function holder(runDir: string): number | null {
 }
 
 function inUse(runDir: string, pid: number): ClpConfigError {
-  return new ClpConfigError(`run folder ${runDir} is in use by another clp train (process ${pid}); wait for it to finish or stop it, or choose another --run-dir`);
+  return new ClpConfigError(
+    `run folder ${runDir} is in use by another clp train (process ${pid}); wait for it to finish or stop it, or choose another --run-dir. ` +
+      `If no clp train uses the folder, process ${pid} is another program and the lock is left over: delete ${join(runDir, LOCK_FILE)}`,
+  );
 }
 
 /** Throws when another live process holds the folder's lock. */
