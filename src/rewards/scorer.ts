@@ -33,7 +33,7 @@ export interface RewardScorerOptions {
   timeoutSeconds: number;
   /** The registry the rewards were taken from, to find their modules; the default registry when omitted. */
   registry?: RewardRegistry;
-  /** How a user raises the limit, ending the message of a hang; "raise the time-out" when omitted. */
+  /** The advice that ends the message of a hang, naming the setting to raise; "raise the time-out" when omitted. */
   raiseHint?: string;
 }
 
@@ -131,7 +131,7 @@ export class RewardScorer {
     readonly rewards: readonly RewardFunction[],
     private readonly timeoutMs: number,
     private readonly sources: WorkerSetup["rewards"] | null,
-    /** Why the rewards run without a time limit, or null when they run in a worker. */
+    /** The reason the rewards run without a time limit, or null when they run in a worker. */
     readonly unlimitedReason: string | null,
     private readonly raiseHint: string,
   ) {}

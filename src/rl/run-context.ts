@@ -72,7 +72,7 @@ export function resolveRewards(config: ClpConfig): RewardFunction[] {
   });
 }
 
-/** The reward inputs of generated summaries of task examples. */
+/** Builds the reward inputs of generated summaries of task examples. */
 export function rewardInputs(examples: readonly SummaryExample[], summaries: readonly string[]): RewardInput[] {
   return summaries.map((summary, i) => ({ source: examples[i]!.description, summary, reference: examples[i]!.synopsis }));
 }
@@ -242,7 +242,7 @@ export function configChanges(saved: unknown, given: unknown): string[] {
   return changes;
 }
 
-/** The state.json files of the newest checkpoint of every policy a run trains. */
+/** Lists the state.json files of the newest checkpoint of every policy a run trains. */
 function newestTrainingStates(runDir: string): string[] {
   const policyDirs = [runDir];
   for (const group of ["experts", "per-weight"]) {
@@ -296,8 +296,8 @@ async function openRun(config: ClpConfig, runDir: string, options: TrainOptions,
 
 /**
  * Records the SHA-256 of π_ref's weights in RUN/reference.json when a run starts, and on resume
- * checks that the reference is still the same model: a rebuilt π_ref, or a relative path that
- * resolves elsewhere from another folder, would change the KL penalty without a word.
+ * checks that the reference is still the same model. A rebuilt π_ref, or a relative path that
+ * resolves elsewhere from another folder, would otherwise change the KL penalty without a word.
  */
 function checkReferenceDigest(referenceDir: string, runDir: string, resume: boolean, warn: (message: string) => void): void {
   const weights = join(referenceDir, "model.safetensors");
