@@ -83,6 +83,8 @@ const report = join(out, "report.html");
 clp(["compare", ...methods.map((m) => join(out, m)), "--out", report, "--names", methods.join(",")]);
 const comparison = JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Comparison;
 
+// Hypervolumes shrink with every objective (products of m ranges), so they get significant digits.
+const significant = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toPrecision(3));
 const format = (x: number | null | undefined, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits));
 const lines: string[] = [];
 const heading = `## m = ${objectives.length}: ${objectives.join(", ")}`;
@@ -100,9 +102,9 @@ lines.push(`| method | hypervolume | difference vs ${comparison.methods[0]!.name
 lines.push("|---|---|---|---|---|---|---|");
 for (const m of comparison.methods) {
   const versus = m.versusFirst?.hypervolumeDifference;
-  const difference = versus ? `${format(versus.observed, 4)} [${format(versus.lower, 4)}, ${format(versus.upper, 4)}]` : "–";
+  const difference = versus ? `${significant(versus.observed)} [${significant(versus.lower)}, ${significant(versus.upper)}]` : "–";
   lines.push(
-    `| ${m.name} | ${format(m.hypervolume, 4)} | ${difference} | ${m.rankCorrelations.map((r) => format(r, 2)).join(", ")} | ` +
+    `| ${m.name} | ${significant(m.hypervolume)} | ${difference} | ${m.rankCorrelations.map((r) => format(r, 2)).join(", ")} | ` +
       `${m.monotonicity.totals.violations} | ${format(m.meanKl, 2)} | ${format(wallMinutes[m.name], 1)} |`,
   );
 }
