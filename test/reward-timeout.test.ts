@@ -509,8 +509,8 @@ test("clp train bounds module loading", () => {
 });
 
 test("clp eval stops on a hung reward", () => {
-  // The run trained in skip mode; its evaluation scores in a new worker, whose ninth call hangs:
-  // the first sample at the second weight, after π_ref and the first weight on 4 prompts each.
+  // The run trained in skip mode. Its evaluation scores in a new worker, whose ninth call hangs:
+  // that is the first sample at the second weight, after π_ref and the first weight on 4 prompts.
   const runDir = join(root, "skip-run");
   const evaluate = () => spawnSync(process.execPath, ["bin/clp.js", "eval", "--run", runDir, "--prompts", "4", "--divisions", "1"], { encoding: "utf8" });
   const hung = evaluate();

@@ -457,8 +457,8 @@ test("non-finite updates are skipped, then training stops", async () => {
 });
 
 test("consecutive skipped updates count across a resume", async () => {
-  // Step 3 skips and the run ends; resumed for 2 more steps, step 4 skips too (call 0 of the
-  // resumed run, which does not calibrate again): the second in a row, which stops the run.
+  // Step 3 skips and the run ends. Resumed for 2 more steps, step 4 skips too, because the resumed
+  // run does not calibrate again and its call 0 is step 4. That second skip in a row stops the run.
   const first = await runWithFaults("streak", 3, [3]);
   assert.equal(first.error, null);
   first.ctx.reference.dispose();

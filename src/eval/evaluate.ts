@@ -9,7 +9,7 @@ import type { Steering, SteerablePolicy } from "../clp/steerable.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
 import type { CausalLM, Gpt } from "../model/gpt.js";
-import { RewardScorer, scoreAll, type RewardFunction, type RewardInput } from "../rewards/index.js";
+import { RewardScorer, scoreAll, summaryInputs, type RewardFunction, type RewardInput } from "../rewards/index.js";
 import { completionLogProbs, packBatch } from "../rl/sequences.js";
 import { mean, standardError } from "../rl/stats.js";
 import { decodeSummary, promptIds } from "../task/summarize.js";
@@ -102,8 +102,7 @@ async function evaluateSampler(
       seeds: chunk.map((r) => r.seed),
     });
     const summaries = generation.tokens.map((t) => decodeSummary(tokenizer, t));
-    const inputs = chunk.map((r, i) => ({ source: r.example.description, summary: summaries[i]!, reference: r.example.synopsis }));
-    scores.push(...(await scoreRows(rewards, inputs)));
+    scores.push(...(await scoreRows(rewards, summaryInputs(chunk.map((r) => r.example), summaries))));
     lengths.push(...summaries.map((s) => (s.match(/\S+/g) ?? []).length));
     const kl = tidy(() =>
       torch.noGrad(() => {

@@ -42,7 +42,16 @@ export {
 } from "./registry.js";
 export type { RegisterOptions } from "./registry.js";
 export { createRouge1, createRougeL, lcsLength, rouge1, rougeL, unigramOverlap } from "./rouge.js";
-export { scoreAll, scoreReward, scoreRewardPerSample, scoreSummaries, scoreSummariesPerSample } from "./score.js";
+export {
+  rowsBySample,
+  scoreAll,
+  scoreAllPerSample,
+  scoreReward,
+  scoreRewardPerSample,
+  scoreSummaries,
+  scoreSummariesPerSample,
+  summaryInputs,
+} from "./score.js";
 export type { PerSampleScores, ScoreHooks } from "./score.js";
 export { RewardScorer, ScoringAborted } from "./scorer.js";
 export type { RewardScorerOptions, ScoredRows } from "./scorer.js";

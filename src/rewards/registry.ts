@@ -91,9 +91,9 @@ export class RewardRegistry {
   }
 
   /**
-   * Tells where the reward named `name` can be loaded from again, for example in a worker thread:
-   * "built-in", the absolute path of the module it came from, or null when it was registered in
-   * code and exists only in this thread. Throws for an unknown name, like `get`.
+   * Returns where the reward named `name` can be loaded from again, for example in a worker
+   * thread. The result is "built-in", the absolute path of the module it came from, or null when it
+   * was registered in code and exists only in this thread. Throws for an unknown name, like `get`.
    */
   loadableFrom(name: string): "built-in" | string | null {
     const reward = this.get(name);

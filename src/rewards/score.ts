@@ -19,8 +19,11 @@ function checkValue(
   const summary = truncateText(input.summary);
   let problem: string;
   if (typeof value !== "number") {
-    const kind = value === null ? "null" : value instanceof Promise ? "Promise (score must be synchronous)" : typeof value;
-    problem = `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} instead of a number`;
+    let kind: string = typeof value;
+    if (value === null) kind = "null";
+    else if (value instanceof Promise) kind = "Promise (score must be synchronous)";
+    const article = /^[aeiou]/.test(kind) ? "an" : "a";
+    problem = `${article} ${kind} instead of a number`;
   } else if (!Number.isFinite(value)) {
     problem = `the non-finite value ${value}`;
   } else {
@@ -157,8 +160,8 @@ export function scoreRewardPerSample(reward: RewardFunction, inputs: readonly Re
       scores.errors.push(error);
     }
   });
-  // A scoreBatch that hung is replaced by `score` on every sample; one that threw although each
-  // sample scores is a fault of the batch path itself.
+  // A scoreBatch that hung is replaced by `score` on every sample. One that threw although every
+  // sample scores is a fault of the batch path itself, so it raises.
   if (batchFailed && scores.errors.length === 0 && batchError !== hooks.hung?.get(-1)) {
     throw batchThrewError(reward, inputs.length, batchError);
   }
@@ -182,33 +185,54 @@ export function scoreAll(
   return inputs.map((_, i) => byReward.map((column) => column[i] ?? Number.NaN));
 }
 
+/** Builds the reward inputs of summaries generated for task examples, one per summary. */
+export function summaryInputs(
+  examples: readonly { description: string; synopsis: string }[],
+  summaries: readonly string[],
+): RewardInput[] {
+  return summaries.map((summary, i) => ({ source: examples[i]!.description, summary, reference: examples[i]!.synopsis }));
+}
+
+/**
+ * Arranges per-reward columns of values into sample-major rows; a sample with a null value from
+ * any reward gets a null row.
+ */
+export function rowsBySample(byReward: readonly (readonly (number | null)[])[], count: number): (number[] | null)[] {
+  return Array.from({ length: count }, (_, i) => {
+    const row = byReward.map((column) => column[i] ?? null);
+    return row.every((value): value is number => value !== null) ? row : null;
+  });
+}
+
+/**
+ * Scores every input with every reward like `scoreAll`, but returns a null row for a sample that
+ * any reward fails on instead of raising. The errors are grouped by reward, each in sample order.
+ */
+export function scoreAllPerSample(
+  rewards: readonly RewardFunction[],
+  inputs: readonly RewardInput[],
+): { rows: (number[] | null)[]; errors: RewardError[] } {
+  const byReward = rewards.map((reward) => scoreRewardPerSample(reward, inputs));
+  return { rows: rowsBySample(byReward.map((scores) => scores.values), inputs.length), errors: byReward.flatMap((scores) => scores.errors) };
+}
+
 /** Scores summaries of task examples with every objective; rows are samples, columns objectives. */
 export function scoreSummaries(
   rewards: readonly RewardFunction[],
   examples: readonly { description: string; synopsis: string }[],
   summaries: readonly string[],
 ): number[][] {
-  return scoreAll(
-    rewards,
-    summaries.map((summary, i) => ({ source: examples[i]!.description, summary, reference: examples[i]!.synopsis })),
-  );
+  return scoreAll(rewards, summaryInputs(examples, summaries));
 }
 
 /**
  * Scores summaries of task examples with every objective like `scoreSummaries`, but returns a null
- * row for a sample that any reward fails on instead of raising. The errors are grouped by reward,
- * each in sample order.
+ * row for a sample that any reward fails on instead of raising (see `scoreAllPerSample`).
  */
 export function scoreSummariesPerSample(
   rewards: readonly RewardFunction[],
   examples: readonly { description: string; synopsis: string }[],
   summaries: readonly string[],
 ): { rows: (number[] | null)[]; errors: RewardError[] } {
-  const inputs = summaries.map((summary, i) => ({ source: examples[i]!.description, summary, reference: examples[i]!.synopsis }));
-  const byReward = rewards.map((reward) => scoreRewardPerSample(reward, inputs));
-  const rows = inputs.map((_, i) => {
-    const row = byReward.map((scores) => scores.values[i] ?? null);
-    return row.every((value): value is number => value !== null) ? row : null;
-  });
-  return { rows, errors: byReward.flatMap((scores) => scores.errors) };
+  return scoreAllPerSample(rewards, summaryInputs(examples, summaries));
 }

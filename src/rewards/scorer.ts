@@ -6,7 +6,7 @@
 import { Worker } from "node:worker_threads";
 import { RewardModuleError } from "./modules.js";
 import { defaultRegistry, type RewardRegistry } from "./registry.js";
-import { scoreReward, scoreRewardPerSample } from "./score.js";
+import { rowsBySample, scoreAll, scoreAllPerSample } from "./score.js";
 import { RewardError, truncateText, type RewardFunction, type RewardInput } from "./types.js";
 import {
   deserializeError,
@@ -101,13 +101,6 @@ const TERMINATE_GRACE_MS = 5000;
 /** Exit code of a Node thread whose top-level await never settled. */
 const UNSETTLED_TOP_LEVEL_AWAIT = 13;
 
-function sampleMajor(byReward: readonly (readonly (number | null)[])[], count: number): (number[] | null)[] {
-  return Array.from({ length: count }, (_, i) => {
-    const row = byReward.map((column) => column[i] ?? null);
-    return row.every((value): value is number => value !== null) ? row : null;
-  });
-}
-
 function exitCause(handle: WorkerHandle, code: number): string {
   if (handle.error !== null) return handle.error.message;
   return `it exited with code ${code}`;
@@ -119,7 +112,7 @@ function exitCause(handle: WorkerHandle, code: number): string {
  * dies, is a failure of that reward on that sample and is reported like any other reward failure.
  * The worker is then replaced, and so is a worker that dies between requests.
  * Rewards registered in code (not built in and not loaded from a module) cannot be loaded in
- * another thread; they are scored on the calling thread and `unlimitedReason` says why.
+ * another thread, so they are scored on the calling thread and `unlimitedReason` gives the reason.
  */
 export class RewardScorer {
   /** The running worker, or null when the next request starts one. */
@@ -172,27 +165,21 @@ export class RewardScorer {
    */
   async scoreAll(inputs: readonly RewardInput[], signal?: AbortSignal): Promise<number[][]> {
     if (signal?.aborted) throw new ScoringAborted(signal.reason);
-    if (this.sources === null) {
-      const byReward = this.rewards.map((reward) => scoreReward(reward, inputs));
-      return inputs.map((_, i) => byReward.map((column) => column[i]!));
-    }
+    if (this.sources === null) return scoreAll(this.rewards, inputs);
     const byReward = await this.request(inputs, "stop", signal);
-    return sampleMajor(byReward.values, inputs.length) as number[][];
+    return rowsBySample(byReward.values, inputs.length) as number[][];
   }
 
   /**
-   * Scores every input with every reward; a sample that any reward fails on (throws, returns an
+   * Scores every input with every reward. A sample that any reward fails on (throws, returns an
    * invalid value, hangs or crashes the worker) gets a null row, and its errors are returned
    * instead of raised. `signal` works as in `scoreAll`.
    */
   async scorePerSample(inputs: readonly RewardInput[], signal?: AbortSignal): Promise<ScoredRows> {
     if (signal?.aborted) throw new ScoringAborted(signal.reason);
-    if (this.sources === null) {
-      const byReward = this.rewards.map((reward) => scoreRewardPerSample(reward, inputs));
-      return { rows: sampleMajor(byReward.map((s) => s.values), inputs.length), errors: byReward.flatMap((s) => s.errors) };
-    }
+    if (this.sources === null) return scoreAllPerSample(this.rewards, inputs);
     const scored = await this.request(inputs, "skip", signal);
-    return { rows: sampleMajor(scored.values, inputs.length), errors: scored.errors };
+    return { rows: rowsBySample(scored.values, inputs.length), errors: scored.errors };
   }
 
   /** Stops the worker. The scorer starts a new one if it is used again. */
@@ -203,7 +190,7 @@ export class RewardScorer {
   /**
    * Starts a worker and waits until it has loaded the rewards. The listeners stay attached for
    * the worker's life, so a worker that dies between requests never raises an unhandled 'error'
-   * event. Its exit only clears `current`.
+   * event. Its exit clears `current` and, outside a request, is reported through `warn`.
    */
   private async start(signal?: AbortSignal): Promise<WorkerHandle> {
     const buffer = new SharedArrayBuffer(PROGRESS_LENGTH * Int32Array.BYTES_PER_ELEMENT);

@@ -49,7 +49,7 @@ export interface ScoreRequest {
   hung: { rewardIndex: number; sampleIndex: number; error: SerializedError }[];
 }
 
-/** What the worker posts: ready after loading, scores for a batch, or a failure. */
+/** A message the worker posts: ready after loading, scores for a batch, or a failure. */
 export type WorkerReply =
   | { kind: "ready" }
   | { kind: "scores"; values: (number | null)[][]; errors: SerializedError[] }

@@ -40,7 +40,7 @@ import { PROMPT_FORMAT } from "../clp/prompt-format.js";
 import type { SummaryExample } from "../data/dataset.js";
 import { generate } from "../model/generate.js";
 import { CheckpointError, writeFileAtomic } from "../model/safetensors.js";
-import { RewardError, ScoringAborted } from "../rewards/index.js";
+import { RewardError, ScoringAborted, summaryInputs } from "../rewards/index.js";
 import { decodeSummary } from "../task/summarize.js";
 import { makeOptimizer } from "../train/lm.js";
 import { JsonlWriter, truncateJsonl } from "../util/jsonl.js";
@@ -50,7 +50,7 @@ import { isFlatGroup, leaveOneOutAdvantages } from "./advantages.js";
 import { SkippedUpdatesError } from "./errors.js";
 import { klK1, klK3 } from "./kl.js";
 import { policyGradientLoss } from "./loss.js";
-import { rewardInputs, type RunContext } from "./run-context.js";
+import type { RunContext } from "./run-context.js";
 import { completionLogProbs, packBatch } from "./sequences.js";
 import { mean } from "./stats.js";
 import {
@@ -285,7 +285,7 @@ export async function trainPolicy(ctx: RunContext, spec: PolicySpec, dir: string
       let raw: (number[] | null)[];
       let rewardErrors: RewardError[] = [];
       try {
-        const inputs = rewardInputs(rows, summaries);
+        const inputs = summaryInputs(rows, summaries);
         const signal = ctx.options.signal;
         if (config.rl.onRewardError === "skip") ({ rows: raw, errors: rewardErrors } = await ctx.scorer.scorePerSample(inputs, signal));
         else raw = await ctx.scorer.scoreAll(inputs, signal);

@@ -4,8 +4,8 @@ import type { Tensor } from "../torch/index.js";
 
 /**
  * Returns −1/n Σᵢ Aᵢ Σₜ log π(yᵢₜ) for per-token log-probabilities `logp` [N, G] (0 at padding) and
- * one advantage per sequence, where n is the number of scored sequences (N unless some are
- * unscorable; those have advantage 0 and do not count). It is a mean over sequences of summed
+ * one advantage per sequence. Here n counts the scored sequences: N, unless some are unscorable,
+ * because those have advantage 0 and do not count. It is a mean over sequences of summed
  * token log-probabilities, so every sequence weighs the same whatever its length. Accumulating
  * gradients over equal-sized micro-batches therefore gives the full batch's gradient when each
  * micro-batch loss is divided by the number of micro-batches.

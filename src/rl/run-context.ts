@@ -11,7 +11,7 @@ import { defaultTaskPaths, loadSplit, type SummaryExample } from "../data/datase
 import { loadModelFolder } from "../model/checkpoint.js";
 import { generate } from "../model/generate.js";
 import type { Gpt } from "../model/gpt.js";
-import { DEFAULT_MODULE_LOAD_SECONDS, getReward, listRewards, loadRewardModules, RewardNormalizer, RewardScorer, type RewardFunction, type RewardInput } from "../rewards/index.js";
+import { DEFAULT_MODULE_LOAD_SECONDS, getReward, listRewards, loadRewardModules, RewardNormalizer, RewardScorer, summaryInputs, type RewardFunction } from "../rewards/index.js";
 import { decodeSummary, promptIds } from "../task/summarize.js";
 import type { Tokenizer } from "../tokenizer/bpe.js";
 import { mixSeed, Rng } from "../util/rng.js";
@@ -72,11 +72,6 @@ export function resolveRewards(config: ClpConfig): RewardFunction[] {
   });
 }
 
-/** Builds the reward inputs of generated summaries of task examples. */
-export function rewardInputs(examples: readonly SummaryExample[], summaries: readonly string[]): RewardInput[] {
-  return summaries.map((summary, i) => ({ source: examples[i]!.description, summary, reference: examples[i]!.synopsis }));
-}
-
 /**
  * Resolves a model or run folder named in a config: a relative path is taken from the working
  * directory, or else from the clp package root, where the committed models/ref lives.
@@ -111,12 +106,12 @@ async function calibrate(config: ClpConfig, reference: Gpt, tokenizer: Tokenizer
   let scores: number[][];
   let unscorableSamples = 0;
   if (config.rl.onRewardError === "skip") {
-    const scored = await scorer.scorePerSample(rewardInputs(rows, summaries));
+    const scored = await scorer.scorePerSample(summaryInputs(rows, summaries));
     scores = scored.rows.filter((row): row is number[] => row !== null);
     unscorableSamples = rows.length - scores.length;
     if (unscorableSamples > 0) log(`calibration: left out ${unscorableSamples} of ${rows.length} samples that a reward failed on. First error: ${scored.errors[0]!.message}`);
   } else {
-    scores = await scorer.scoreAll(rewardInputs(rows, summaries));
+    scores = await scorer.scoreAll(summaryInputs(rows, summaries));
   }
   let normalizer: RewardNormalizer;
   try {
@@ -226,9 +221,9 @@ function leaves(value: unknown, prefix = "", out = new Map<string, string>()): M
 }
 
 /**
- * Lists the fields in which `given` differs from `saved` ("rl.lr is 0.5, was 0.0001"), leaving out
- * those that may change on resume because they leave the results unchanged: rl.steps, so a run
- * can be extended, rl.rewardTimeoutSeconds, so a slow reward can be given more time, and
+ * Lists the fields in which `given` differs from `saved`, as in "rl.lr is 0.5, was 0.0001". Fields
+ * that leave the results unchanged may change on resume and are left out. They are rl.steps, so a
+ * run can be extended, rl.rewardTimeoutSeconds, so a slow reward can be given more time, and
  * reference, so π_ref can move (reference.json checks that its weights are the same).
  */
 export function configChanges(saved: unknown, given: unknown): string[] {

@@ -43,9 +43,9 @@ export interface TrainingState {
   config: ClpConfig;
   clpVersion: string;
   /**
-   * Updates skipped in a row just before this checkpoint, and the state at the start of the first
-   * of them, so rl.maxSkippedUpdates counts across a resume; absent or null when the last step
-   * made an update.
+   * Updates skipped in a row just before this checkpoint, with the state at the start of the first
+   * of them, so that rl.maxSkippedUpdates counts across a resume. Absent or null when the last
+   * step made an update.
    */
   skipStreak?: SkipStreak | null;
 }
