@@ -4,11 +4,12 @@
  *
  *   node dist/scripts/compare-methods.js --objectives coverage,brevity --out runs/comparison-m2 \
  *     [--steps 150] [--prompts 400] [--divisions 10] [--methods attn-clp,rewarded-soups,…] \
- *     [--results docs/RESULTS.md]
+ *     [--set METHOD:KEY=VALUE …] [--results docs/RESULTS.md]
  *
  * Each method runs as `clp train` in its own folder under --out with the same overrides, so every
- * method gets the same π_ref, data, RL steps, sample budget and decoding settings. Finished
- * methods are skipped when the script runs again, so an interrupted comparison continues.
+ * method gets the same π_ref, data, RL steps, sample budget and decoding settings. `--set
+ * logit-clp:rl.lr=0.001` changes one field of one method's config and is recorded in the command.
+ * Finished methods are skipped when the script runs again, so an interrupted comparison continues.
  */
 import { spawnSync } from "node:child_process";
 import { cpus, totalmem, type } from "node:os";
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     divisions: { type: "string", default: "10" },
     methods: { type: "string", default: ALL_METHODS.join(",") },
     results: { type: "string", default: "docs/RESULTS.md" },
+    set: { type: "string", multiple: true, default: [] },
   },
 });
 const objectives = values.objectives!.split(",").map((o) => o.trim());
@@ -47,6 +49,14 @@ for (const method of methods) {
 }
 if (methods.includes("logit-mixing") && !methods.includes("rewarded-soups")) {
   throw new Error("logit-mixing reuses the experts of rewarded-soups: list rewarded-soups before it");
+}
+const methodOverrides = new Map<string, string[]>();
+for (const entry of values.set!) {
+  const match = /^([\w-]+):([^=]+=.*)$/.exec(entry);
+  if (!match) throw new Error(`--set ${entry}: expected METHOD:KEY=VALUE, for example --set logit-clp:rl.lr=0.001`);
+  const [, method, override] = match as unknown as [string, string, string];
+  if (!methods.includes(method)) throw new Error(`--set ${entry}: ${method} is not among the methods compared (${methods.join(", ")})`);
+  methodOverrides.set(method, [...(methodOverrides.get(method) ?? []), override]);
 }
 const command = `node dist/scripts/compare-methods.js ${process.argv.slice(2).join(" ")}`;
 mkdirSync(out, { recursive: true });
@@ -72,6 +82,7 @@ for (const method of methods) {
     `eval.prompts=${values.prompts}`,
     `eval.divisions=${values.divisions}`,
   ];
+  overrides.push(...(methodOverrides.get(method) ?? []));
   if (method === "logit-mixing") overrides.push(`baseline.expertsFrom=${join(out, "rewarded-soups")}`);
   const started = Date.now();
   clp(["train", "--config", join("configs/methods", `${method}.json`), "--run-dir", runDir, "--overwrite", "--quiet", ...overrides.flatMap((o) => ["--set", o])]);
