@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { listCheckpoints } from "../src/rl/training-state.js";
@@ -93,6 +93,40 @@ test("second process on a run folder is refused", async () => {
   const after = clp("train", "--resume", runDir, "--steps", String(Math.max(...metricSteps(runDir), 1) + 1), "--no-eval", "--quiet");
   assert.equal(after.status, 0, after.stderr);
   assert.ok(!existsSync(join(runDir, ".lock")), "the lock is released at the end");
+});
+
+test("processes racing for a left-over lock: exactly one takes it", async () => {
+  const lockModule = new URL("../src/rl/run-lock.js", import.meta.url).href;
+  // Each contender waits for a shared start time, tries the lock, reports, and keeps a won lock
+  // until every contender has tried.
+  const contender = [
+    `import { lockRunFolder } from ${JSON.stringify(lockModule)};`,
+    "const [runDir, startAt] = process.argv.slice(1);",
+    "while (Date.now() < Number(startAt));",
+    "try { lockRunFolder(runDir); console.log('won'); setTimeout(() => {}, 1500); }",
+    "catch (err) { console.log(/is in use by another clp train/.test(err.message) ? 'refused' : 'error: ' + err.message); }",
+  ].join("\n");
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+  for (let round = 0; round < 6; round++) {
+    const runDir = join(root, `race-${round}`);
+    mkdirSync(runDir);
+    symlinkSync(String(dead), join(runDir, ".lock"));
+    const startAt = Date.now() + 1500;
+    const outcomes = await Promise.all(
+      [0, 1, 2, 3].map(
+        () =>
+          new Promise<string>((done) => {
+            const child = spawn(process.execPath, ["--input-type=module", "-e", contender, runDir, String(startAt)], { stdio: ["ignore", "pipe", "inherit"] });
+            let out = "";
+            child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+            child.on("exit", () => done(out.trim()));
+          }),
+      ),
+    );
+    assert.deepEqual(outcomes.filter((o) => o !== "won" && o !== "refused"), [], `round ${round}: unexpected outcomes`);
+    assert.equal(outcomes.filter((o) => o === "won").length, 1, `round ${round}: ${outcomes.join(", ")}`);
+    assert.ok(!existsSync(join(runDir, ".lock.takeover")), "the takeover lock is released");
+  }
 });
 
 test("save interrupted between renames recovers", () => {

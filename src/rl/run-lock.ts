@@ -52,30 +52,69 @@ export function assertRunFolderFree(runDir: string): void {
   if (pid !== null) throw inUse(runDir, pid);
 }
 
+/** Name of the lock a process holds while it replaces a left-over `.lock`. */
+export const TAKEOVER_FILE = ".lock.takeover";
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+function symlinkError(err: unknown, path: string): Error {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  // Node names the link's target as the path of a failed symlink; the lock file is the one meant.
+  const message = (err as Error).message.replace(/, symlink .*$/, `, creating the run folder's lock '${path}'`);
+  return Object.assign(new Error(message, { cause: err }), { code, syscall, path });
+}
+
+/** Creates the symbolic link `path` naming this process; false when it exists already. */
+function createLink(path: string): boolean {
+  try {
+    symlinkSync(String(process.pid), path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw symlinkError(err, path);
+  }
+}
+
 /**
  * Takes the lock of an existing folder `runDir` and returns the function that releases it.
  * Throws a ClpConfigError when another live process holds it.
+ *
+ * A left-over lock is replaced only by the process holding RUN/.lock.takeover, and only after it
+ * has read the lock again under that second lock. Two processes that find the same left-over lock
+ * at once therefore cannot both remove it and both go on: one replaces it and the other then finds
+ * a live holder.
  */
 export function lockRunFolder(runDir: string): () => void {
   const path = join(runDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      symlinkSync(String(process.pid), path);
-      return () => {
-        if (lockOwner(path) === process.pid) rmSync(path, { force: true });
-      };
-    } catch (err) {
-      const { code, syscall } = err as NodeJS.ErrnoException;
-      // Node names the link's target as the path of a failed symlink; the lock file is the one meant.
-      if (code !== "EEXIST") {
-        const message = (err as Error).message.replace(/, symlink .*$/, `, creating the run folder's lock '${path}'`);
-        throw Object.assign(new Error(message, { cause: err }), { code, syscall, path });
+  const takeoverPath = join(runDir, TAKEOVER_FILE);
+  const release = () => {
+    if (lockOwner(path) === process.pid) rmSync(path, { force: true });
+  };
+  // Another process replacing a left-over lock holds the takeover lock for a few system calls.
+  for (let attempt = 0; attempt < 500; attempt++) {
+    if (createLink(path)) return release;
+    const pid = holder(runDir);
+    if (pid !== null) throw inUse(runDir, pid);
+    if (!createLink(takeoverPath)) {
+      const replacing = lockOwner(takeoverPath);
+      if (replacing !== null && replacing !== process.pid && !isRunning(replacing)) {
+        throw new ClpConfigError(
+          `run folder ${runDir} has a left-over lock ${path} and a takeover lock ${takeoverPath} of process ${replacing}, which no longer runs; ` +
+            `if no clp train uses the folder, delete both files and start again`,
+        );
       }
-      const pid = holder(runDir);
-      if (pid !== null) throw inUse(runDir, pid);
-      // A lock of a process that is gone (or a stray file of that name): remove it, try again.
+      Atomics.wait(pause, 0, 0, 5);
+      continue;
+    }
+    try {
+      // Under the takeover lock nobody else removes `.lock`; read it again before removing it.
+      const owner = holder(runDir);
+      if (owner !== null) throw inUse(runDir, owner);
       rmSync(path, { force: true });
+      if (createLink(path)) return release;
+    } finally {
+      rmSync(takeoverPath, { force: true });
     }
   }
-  throw inUse(runDir, lockOwner(path) ?? 0);
+  throw inUse(runDir, lockOwner(path) ?? lockOwner(takeoverPath) ?? 0);
 }
