@@ -95,7 +95,7 @@ test("second process on a run folder is refused", async () => {
   assert.ok(!existsSync(join(runDir, ".lock")), "the lock is released at the end");
 });
 
-test("processes racing for a left-over lock: exactly one takes it", async () => {
+test("left-over lock race has one winner", async () => {
   const lockModule = new URL("../src/rl/run-lock.js", import.meta.url).href;
   // Each contender waits for a shared start time, tries the lock, reports, and keeps a won lock
   // until every contender has tried.

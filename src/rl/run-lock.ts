@@ -107,7 +107,7 @@ export function lockRunFolder(runDir: string): () => void {
       continue;
     }
     try {
-      // Under the takeover lock nobody else removes `.lock`; read it again before removing it.
+      // Under the takeover lock no other process removes `.lock`, so one more read is current.
       const owner = holder(runDir);
       if (owner !== null) throw inUse(runDir, owner);
       rmSync(path, { force: true });
