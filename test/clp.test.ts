@@ -91,3 +91,34 @@ test("steering check compares each objective at its own vertex", () => {
   const flat = steeringChecks(objectives, [point([1, 0], [0.5, 0.5]), point([0, 1], [0.49, 0.5])]);
   assert.equal(flat[0]!.passed, false);
 });
+
+test("steering check tests every other vertex", () => {
+  const names = ["a", "b", "c"];
+  const point = (weights: number[], means: number[], stderrs: number[]) => ({ weights, means, stderrs, kl: 0, klStderr: 0, meanLength: 5, samples: [], perPrompt: [] });
+  // e₂ has the higher mean of objective a, but e₃ is closer in standard errors (0.15 / 0.1005).
+  const checks = steeringChecks(names, [
+    point([1, 0, 0], [1.0, 0, 0], [0.01, 0.01, 0.01]),
+    point([0, 1, 0], [0.9, 1, 0], [0.01, 0.01, 0.01]),
+    point([0, 0, 1], [0.85, 0, 1], [0.1, 0.01, 0.01]),
+  ]);
+  assert.equal(checks[0]!.passed, false);
+  assert.equal(checks[0]!.otherVertexMean, 0.85);
+  assert.equal(checks[0]!.paired, false);
+});
+
+test("steering check pairs prompts", () => {
+  // Rewards that move together across prompts: unpaired the difference drowns in prompt noise.
+  const perPromptOwn = [[0.9, 0], [0.5, 0], [0.1, 0], [0.7, 0]];
+  const perPromptOther = perPromptOwn.map(([a, b]) => [a! - 0.05, b! + 1]);
+  const summary = (rows: number[][]) => ({
+    means: [0, 1].map((j) => rows.reduce((sum, row) => sum + row[j]!, 0) / rows.length),
+    stderrs: [0.2, 0.2],
+  });
+  const own = { weights: [1, 0], ...summary(perPromptOwn), kl: 0, klStderr: 0, meanLength: 5, samples: [], perPrompt: perPromptOwn };
+  const other = { weights: [0, 1], ...summary(perPromptOther), kl: 0, klStderr: 0, meanLength: 5, samples: [], perPrompt: perPromptOther };
+  const [check] = steeringChecks(objectives, [own, other]);
+  assert.equal(check!.paired, true);
+  assert.ok(Math.abs(check!.difference - 0.05) < 1e-12);
+  assert.ok(check!.differenceStderr < 1e-12, `paired standard error ${check!.differenceStderr}`);
+  assert.equal(check!.passed, true);
+});

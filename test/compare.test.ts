@@ -257,11 +257,13 @@ test("loader reads what clp eval writes", async () => {
       [0.2, 0.5],
     ],
   );
-  const run = { title: "CLP (attn) on coverage vs brevity", method: "clp", klCoef: 0.05 };
+  const testPrompts = ["A chess program.", "A text editor."];
+  const run = { title: "CLP (attn) on coverage vs brevity", method: "clp", klCoef: 0.05, testPrompts };
   await writeEvaluation(folder, run, ["coverage", "brevity"], settings, reference, points);
 
   const file = loadEvalFile(folder);
   assert.equal(file.format, "clp-eval/1");
+  assert.match(file.testPromptsSha256 ?? "", /^[0-9a-f]{64}$/);
   assert.equal(file.method, "clp");
   assert.equal(file.klCoef, 0.05);
   assert.deepEqual(file.objectives, ["coverage", "brevity"]);
@@ -317,6 +319,14 @@ describe("compare input checks", () => {
         ),
       ],
       /differ in the grid weights .*\[0\.6, 0\.4\] is in \S*off-grid\.json only/,
+    ],
+    [
+      "other test prompts",
+      () => [
+        writeVariant(CLP_M2, "prompts-a.json", (data) => (data.testPrompts = { count: 4, sha256: "a".repeat(64) })),
+        writeVariant(SOUPS_M2, "prompts-b.json", (data) => (data.testPrompts = { count: 4, sha256: "b".repeat(64) })),
+      ],
+      /prompts-a\.json and \S*prompts-b\.json were evaluated on different test prompts \(testPrompts\.sha256 a{12}… vs b{12}…\)/,
     ],
     [
       "missing per-prompt rewards",

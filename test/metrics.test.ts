@@ -417,6 +417,12 @@ describe("weight grids", () => {
         "brevity,coverage\n1,0",
         /^weight grid line 1: header \(brevity, coverage\) does not match the objectives \(coverage, brevity\)/,
       ],
+      [
+        "0.1,0.9\n0.1000001,0.8999999",
+        /^weight grid line 2 repeats the weights of line 1; remove one of them/,
+      ],
+      ["0.5;0.5", /^weight grid line 1: entry 0 \("0\.5;0\.5"\) is not a number/],
+      ["0.5|0.5\n1,0", /^weight grid line 1: entry 0 \("0\.5\|0\.5"\) is not a number/],
       ["", /^weight grid contains no rows; write one weight vector per line, such as 1,0/],
       ["coverage,brevity\n# none", /^weight grid contains no rows/],
     ];
@@ -427,6 +433,14 @@ describe("weight grids", () => {
         JSON.stringify(text),
       );
     }
+  });
+
+  test("byte-order mark is ignored", () => {
+    assert.deepEqual(parseWeightGrid("\uFEFF[[1, 0], [0, 1]]", objectives), [
+      [1, 0],
+      [0, 1],
+    ]);
+    assert.deepEqual(parseWeightGrid("\uFEFFcoverage,brevity\n1,0", objectives), [[1, 0]]);
   });
 
   test("JSON errors name the line", () => {

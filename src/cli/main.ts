@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, resolveConfig, type ClpConfig } from "../clp/config.js";
 import { expectationFor, loadPolicy, policySourceFiles } from "../clp/load-policy.js";
 import { summarize, type SteerablePolicy } from "../clp/steerable.js";
-import { parseWeights, simplexGrid } from "../clp/weights.js";
+import { parseWeights, simplexGrid, WeightError } from "../clp/weights.js";
 import { PerWeightPolicy } from "../baselines/per-weight.js";
 import { defaultTaskPaths, loadSplit } from "../data/dataset.js";
 import { EvalCache } from "../eval/cache.js";
@@ -201,12 +201,12 @@ async function runEvaluation(target: EvalTarget) {
     });
     const cache = new EvalCache(join(outDir, "eval-cache"), { kind: policy.kind, sources });
     const front = await evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet, kl, cache });
-    const steering = await writeEvaluation(outDir, { title, method: policy.kind, klCoef: kl }, config.objectives, settings, front.reference, front.points);
+    const steering = await writeEvaluation(outDir, { title, method: policy.kind, klCoef: kl, testPrompts: examples.map((e) => e.description) }, config.objectives, settings, front.reference, front.points);
     process.stdout.write(`\n${formatTable(config.objectives, front.reference, front.points)}\n\n`);
     for (const s of steering) {
       process.stdout.write(
         `steering ${s.objective}: ${s.ownVertexMean.toFixed(3)} at its own vertex vs ${s.otherVertexMean.toFixed(3)} ` +
-          `(difference ${s.difference.toFixed(3)}, ${s.combinedStderr > 0 ? `${(s.difference / s.combinedStderr).toFixed(1)} standard errors` : "standard error 0"}) ${s.passed ? "ok" : "NOT SEPARATED"}\n`,
+          `(difference ${s.difference.toFixed(3)}, ${s.differenceStderr > 0 ? `${(s.difference / s.differenceStderr).toFixed(1)} ${s.paired ? "paired " : ""}standard errors` : "standard error 0"}) ${s.passed ? "ok" : "NOT SEPARATED"}\n`,
       );
     }
     const reused = front.cachedPoints > 0 ? ` (${front.cachedPoints} read from ${join(outDir, "eval-cache")})` : "";
@@ -221,7 +221,12 @@ async function runEvaluation(target: EvalTarget) {
 function evalGrid(policy: SteerablePolicy, config: ClpConfig, divisions: number, gridFile: string | undefined): number[][] {
   if (gridFile !== undefined) {
     if (!existsSync(gridFile)) throw new UsageError(`--grid ${gridFile} not found`);
-    return parseWeightGrid(readFileSync(gridFile, "utf8"), config.objectives);
+    try {
+      return parseWeightGrid(readFileSync(gridFile, "utf8"), config.objectives);
+    } catch (err) {
+      if (err instanceof WeightError) throw new WeightError(`--grid ${gridFile}: ${err.message}`);
+      throw err;
+    }
   }
   // A per-weight run decodes only at the weights it trained.
   if (policy instanceof PerWeightPolicy) return policy.weights();

@@ -1,43 +1,67 @@
 /** Writes evaluation results (JSON, CSV, plots) and prints the summary table. */
+import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EvalSettings, WeightResult } from "../eval/evaluate.js";
 import { EVAL_FORMAT } from "../eval/eval-file.js";
 import { writeFrontReport } from "../eval/plot.js";
 import { writeFileAtomic } from "../model/safetensors.js";
+import { standardError } from "../rl/stats.js";
 
-/** How far reward i at its own vertex eᵢ lies above its mean at every other vertex. */
+/** How far reward i at its own vertex eᵢ lies above its mean at the closest other vertex. */
 export interface SteeringCheck {
   objective: string;
   ownVertexMean: number;
+  /** Mean of reward i at the other vertex that comes closest to eᵢ, in standard errors. */
   otherVertexMean: number;
   difference: number;
-  /** √(seᵢ² + seⱼ²) of the two means. */
-  combinedStderr: number;
-  /** difference > 2 · combinedStderr. */
+  /**
+   * Standard error of the difference: over the per-prompt differences when both vertices were
+   * scored on the same prompts (`paired`), else √(seᵢ² + seⱼ²) of the two means.
+   */
+  differenceStderr: number;
+  paired: boolean;
+  /** difference > 2 · differenceStderr against every other vertex. */
   passed: boolean;
 }
 
-/** Compares each objective at its own vertex with the other vertices (samples are independent draws per weight). */
+function compareVertices(own: WeightResult, other: WeightResult, i: number) {
+  const difference = own.means[i]! - other.means[i]!;
+  const n = own.perPrompt.length;
+  // Every weight is sampled with the same seeds per prompt, so the two means are correlated and
+  // a paired standard error is the right one when per-prompt scores exist.
+  if (n >= 2 && other.perPrompt.length === n) {
+    const differences = own.perPrompt.map((row, p) => row[i]! - other.perPrompt[p]![i]!);
+    return { difference, differenceStderr: standardError(differences), paired: true };
+  }
+  return { difference, differenceStderr: Math.hypot(own.stderrs[i]!, other.stderrs[i]!), paired: false };
+}
+
+/** Compares each objective at its own vertex with every other vertex; the closest one is reported. */
 export function steeringChecks(objectives: readonly string[], points: readonly WeightResult[]): SteeringCheck[] {
   const isVertex = (w: readonly number[], i: number) => w[i] === 1;
   return objectives.map((objective, i) => {
     const own = points.find((p) => isVertex(p.weights, i));
     const others = points.filter((p) => p.weights.some((x, j) => j !== i && x === 1));
     if (own === undefined || others.length === 0) {
-      return { objective, ownVertexMean: Number.NaN, otherVertexMean: Number.NaN, difference: Number.NaN, combinedStderr: Number.NaN, passed: false };
+      return { objective, ownVertexMean: NaN, otherVertexMean: NaN, difference: NaN, differenceStderr: NaN, paired: false, passed: false };
     }
-    // The weakest comparison decides: the other vertex where objective i scores highest.
-    const rival = others.reduce((best, p) => (p.means[i]! > best.means[i]! ? p : best));
-    const difference = own.means[i]! - rival.means[i]!;
-    const combinedStderr = Math.hypot(own.stderrs[i]!, rival.stderrs[i]!);
+    const scored = others.map((other) => {
+      const result = compareVertices(own, other, i);
+      // The difference in standard errors; a zero standard error leaves only its sign.
+      let margin = Math.sign(result.difference) * Infinity;
+      if (result.differenceStderr > 0) margin = result.difference / result.differenceStderr;
+      return { other, margin, ...result };
+    });
+    const closest = scored.reduce((best, entry) => (entry.margin < best.margin ? entry : best));
     return {
       objective,
       ownVertexMean: own.means[i]!,
-      otherVertexMean: rival.means[i]!,
-      difference,
-      combinedStderr,
-      passed: difference > 2 * combinedStderr,
+      otherVertexMean: closest.other.means[i]!,
+      difference: closest.difference,
+      differenceStderr: closest.differenceStderr,
+      paired: closest.paired,
+      passed: scored.every((entry) => entry.difference > 2 * entry.differenceStderr),
     };
   });
 }
@@ -45,14 +69,16 @@ export function steeringChecks(objectives: readonly string[], points: readonly W
 /** Writes front.json, front.csv, front.svg and front.html into `dir`; returns the steering checks. */
 export async function writeEvaluation(
   dir: string,
-  { title, method, klCoef }: { title: string; method: string; klCoef: number | null },
+  { title, method, klCoef, testPrompts }: { title: string; method: string; klCoef: number | null; testPrompts: readonly string[] },
   objectives: readonly string[],
   settings: EvalSettings,
   reference: WeightResult,
   points: readonly WeightResult[],
 ): Promise<SteeringCheck[]> {
   const steering = steeringChecks(objectives, points);
-  const result = { format: EVAL_FORMAT, title, method, objectives, settings, klCoef, reference, points, steering };
+  // A fingerprint of the prompts, so that clp compare can tell evaluations on other prompts apart.
+  const testPromptsDigest = { count: testPrompts.length, sha256: createHash("sha256").update(JSON.stringify(testPrompts)).digest("hex") };
+  const result = { format: EVAL_FORMAT, title, method, objectives, settings, klCoef, testPrompts: testPromptsDigest, reference, points, steering };
   writeFileAtomic(join(dir, "front.json"), [Buffer.from(JSON.stringify(result, null, 2) + "\n")]);
   const header = [...objectives.map((o) => `w_${o}`), ...objectives.flatMap((o) => [`${o}_mean`, `${o}_stderr`]), "kl", "kl_stderr", "mean_words"];
   const line = (r: WeightResult, weights: readonly (number | string)[]) =>

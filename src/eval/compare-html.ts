@@ -267,13 +267,17 @@ ${figures.map(renderFigure).join("\n")}
 <p>Hypervolume is measured over each method's grid means (π_ref excluded) above the shared
 reference point ${escapeHtml(formatVector(comparison.hypervolume.referencePoint))}, which lies
 ${Math.round(comparison.hypervolume.margin * 100)}% of each objective's range below the lowest mean
-of any method's grid weights and π_ref. The baseline is the first method, ${escapeHtml(first)}, and
-the interval of HV − HV(baseline) is a paired percentile bootstrap over test prompts. Dominance
+of any method's grid weights and π_ref, so it moves when methods are added or removed and
+hypervolumes compare only within one report. The baseline is the first method, ${escapeHtml(first)}, and
+the interval of HV − HV(baseline) is a paired percentile bootstrap over test prompts. Noise in the
+grid means raises a front's hypervolume, so a policy that ignores w can score close to one that
+steers: read hypervolume together with ρ and the edge counts. Dominance
 shares count the grid weights where one method's
 mean reward vector dominates the other's. Spearman ρ correlates wᵢ with reward i over the grid.
 Edge monotonicity counts the steps along each edge of the simplex, ordered by wᵢ, where reward i
 falls or reward j rises. Vertex checks are those clp eval recorded: reward i at its own vertex
-exceeds every other vertex by more than two standard errors. Mean KL is a sample estimate, the
+exceeds every other vertex by more than two standard errors of the difference, paired over test
+prompts. Mean KL is a sample estimate, the
 mean over sampled summaries of Σₜ log π/π_ref, so a policy close to π_ref can show a small
 negative value.</p>
 ${renderMetrics(comparison)}

@@ -36,6 +36,7 @@ export function checkComparable(methods: readonly CompareMethod[]): GridMatch[] 
     checkObjectives(first.file, method.file);
     checkSettings(first.file, method.file);
     checkPromptCounts(first.file, method.file);
+    checkTestPrompts(first.file, method.file);
     return matchGrids(first.file, firstKeys, method.file, gridKeys(method.file));
   });
 }
@@ -72,6 +73,17 @@ function checkPromptCounts(a: EvalFile, b: EvalFile): void {
     throw new ReportError(
       `${a.path} and ${b.path} differ in the number of prompts in points[].perPrompt: ` +
         `${countA} vs ${countB}; evaluate both methods on the same test prompts`,
+    );
+  }
+}
+
+function checkTestPrompts(a: EvalFile, b: EvalFile): void {
+  if (a.testPromptsSha256 === null || b.testPromptsSha256 === null) return;
+  if (a.testPromptsSha256 !== b.testPromptsSha256) {
+    throw new ReportError(
+      `${a.path} and ${b.path} were evaluated on different test prompts (testPrompts.sha256 ` +
+        `${a.testPromptsSha256.slice(0, 12)}… vs ${b.testPromptsSha256.slice(0, 12)}…); ` +
+        `evaluate both with the same test split and --prompts`,
     );
   }
 }

@@ -69,6 +69,8 @@ export interface EvalFile {
   points: EvalPoint[];
   /** Per-objective vertex checks as `clp eval` wrote them, or empty when absent. */
   steering: { objective: string; passed: boolean }[];
+  /** SHA-256 of the test prompts' descriptions, or null in files written without it. */
+  testPromptsSha256: string | null;
 }
 
 /**
@@ -141,7 +143,14 @@ export function parseEvalFile(value: unknown, path: string): EvalFile {
     reference,
     points,
     steering: readSteering(record.steering),
+    testPromptsSha256: readTestPromptsSha256(record.testPrompts),
   };
+}
+
+function readTestPromptsSha256(value: unknown): string | null {
+  if (typeof value !== "object" || value === null) return null;
+  const digest = (value as { sha256?: unknown }).sha256;
+  return typeof digest === "string" ? digest : null;
 }
 
 function asRecord(value: unknown, path: string, field: string): Record<string, unknown> {

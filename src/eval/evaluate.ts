@@ -120,15 +120,19 @@ async function evaluateSampler(
     }
   }
   const objectives = rewardList(rewards);
-  const columns = objectives.map((_, j) => scores.map((r) => r[j]!));
   const perPrompt = examples.map(() => objectives.map(() => 0));
   scores.forEach((row, i) => row.forEach((value, j) => (perPrompt[rows[i]!.prompt]![j]! += value / settings.samplesPerPrompt)));
+  const klPerPrompt = examples.map(() => 0);
+  kls.forEach((value, i) => (klPerPrompt[rows[i]!.prompt]! += value / settings.samplesPerPrompt));
+  // Samples of one prompt are correlated, so standard errors come from the per-prompt means. The
+  // means are the same either way, because every prompt has the same sample count.
+  const columns = objectives.map((_, j) => perPrompt.map((r) => r[j]!));
   return {
     perPrompt,
     means: columns.map(mean),
     stderrs: columns.map(standardError),
-    kl: mean(kls),
-    klStderr: standardError(kls),
+    kl: mean(klPerPrompt),
+    klStderr: standardError(klPerPrompt),
     meanLength: mean(lengths),
     samples,
   };

@@ -1,9 +1,13 @@
 // Weight grids read from a file: the weight vectors w at which a conditioned policy is evaluated.
 
 import { validateWeights, WeightError } from "../clp/weights.js";
+import { weightKey } from "./compare-inputs.js";
 
 /** A decimal number as written in a grid file: no hex, no "Infinity", no empty string. */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** An objective name in a header line. */
+const NAME = /^[A-Za-z_][\w.-]*$/;
 
 /**
  * Parses a weight grid and validates each row with `validateWeights`. Two formats are accepted:
@@ -19,6 +23,8 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  *   is not a number, a row that is not on the simplex, or a repeated row.
  */
 export function parseWeightGrid(text: string, objectives: readonly string[]): number[][] {
+  // A byte-order mark, as some editors write, would otherwise make the JSON look invalid.
+  text = text.replace(/^\uFEFF/, "");
   const rows = text.trimStart().startsWith("[")
     ? readJsonRows(text)
     : readTextRows(text, objectives);
@@ -36,7 +42,8 @@ export function parseWeightGrid(text: string, objectives: readonly string[]): nu
       if (!(error instanceof WeightError)) throw error;
       throw new WeightError(`weight grid line ${line}: ${error.message}`);
     }
-    const key = values.join(",");
+    // The key clp compare matches grids by, so rows it would merge are rejected here already.
+    const key = weightKey(values);
     const firstLine = firstLineOf.get(key);
     if (firstLine !== undefined) {
       throw new WeightError(
@@ -63,7 +70,7 @@ function readTextRows(text: string, objectives: readonly string[]): GridRow[] {
     const trimmed = rawLine.trim();
     if (trimmed === "" || trimmed.startsWith("#")) return;
     const tokens = trimmed.split(/\s*,\s*|\s+/);
-    if (isFirstDataLine && tokens.every((token) => token !== "" && !DECIMAL.test(token))) {
+    if (isFirstDataLine && tokens.every((token) => NAME.test(token))) {
       isFirstDataLine = false;
       checkHeader(tokens, objectives, line);
       return;
