@@ -49,7 +49,7 @@ export function steeringChecks(objectives: readonly string[], points: readonly W
     const scored = others.map((other) => {
       const result = compareVertices(own, other, i);
       // The difference in standard errors; a zero standard error leaves only its sign.
-      let margin = Math.sign(result.difference) * Infinity;
+      let margin = result.difference === 0 ? 0 : Math.sign(result.difference) * Infinity;
       if (result.differenceStderr > 0) margin = result.difference / result.differenceStderr;
       return { other, margin, ...result };
     });
