@@ -120,6 +120,7 @@ describe("compare.json numbers", () => {
     const { json } = await twoObjectiveReport();
     assert.deepEqual(json.hypervolume.referencePoint, reference);
     assert.equal(json.hypervolume.margin, 0.1);
+    assert.equal(json.hypervolume.given, false);
   });
 
   test("hypervolumes match direct calls", async () => {
@@ -141,6 +142,18 @@ describe("compare.json numbers", () => {
     assert.deepEqual(json.methods[1]!.versusFirst!.hypervolumeDifference, expected);
     assert.deepEqual(json.bootstrap, { resamples: M2_RESAMPLES, seed: 0, level: 0.95 });
     assert.equal(json.methods[0]!.versusFirst, null);
+  });
+
+  test("given reference point replaces the shared one", () => {
+    const htmlPath = join(tempDir, "fixed-point", "report.html");
+    const result = clp("compare", CLP_M2, SOUPS_M2, "--out", htmlPath, "--resamples", "10", "--reference-point", "0,0.5");
+    assert.equal(result.status, 0, result.stderr);
+    const json = JSON.parse(readFileSync(join(tempDir, "fixed-point", "compare.json"), "utf8")) as Comparison;
+    assert.deepEqual(json.hypervolume.referencePoint, [0, 0.5]);
+    assert.equal(json.hypervolume.given, true);
+    assert.equal(json.methods[0]!.hypervolume, hypervolume(means(files[0]!), [0, 0.5]));
+    assert.equal(json.methods[1]!.hypervolume, hypervolume(means(files[1]!), [0, 0.5]));
+    assert.match(readFileSync(htmlPath, "utf8"), /given with --reference-point/);
   });
 
   test("coarser per-weight grid keeps its hypervolume", async () => {
@@ -409,6 +422,14 @@ describe("compare input checks", () => {
     assert.match(
       clp("compare", CLP_M2, "--resamples", "1").stderr,
       /^clp: --resamples must be an integer ≥ 2/,
+    );
+    assert.match(
+      clp("compare", CLP_M2, "--reference-point", "0,high").stderr,
+      /^clp: --reference-point must list comma-separated numbers, one per objective, such as 0,0\.5; got "0,high"/,
+    );
+    assert.match(
+      clp("compare", CLP_M2, "--reference-point", "0,0.5,1", "--out", join(tempDir, "bad-point", "r.html")).stderr,
+      /^clp: reference point \[0, 0\.5, 1\] must have one finite number per objective \(coverage, brevity\)/,
     );
     assert.match(
       clp("compare", CLP_M2, "--out", "report.txt").stderr,

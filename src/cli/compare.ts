@@ -24,6 +24,10 @@ Options:
                     (default: the title in each file)
   --resamples N     paired bootstrap resamples of the test prompts, N ≥ 2
                     (default ${COMPARE_DEFAULTS.resamples})
+  --reference-point X,Y,...
+                    hypervolume reference point, one raw reward per objective (default: ${COMPARE_DEFAULTS.margin * 100}%
+                    of each objective's range below the lowest mean of all inputs and π_ref,
+                    which moves when inputs change; fix it to compare hypervolumes across reports)
   -h, --help        prints this help
 `;
 
@@ -42,6 +46,7 @@ function parseCompareArgs(argv: string[]) {
         out: { type: "string" },
         names: { type: "string" },
         resamples: { type: "string" },
+        "reference-point": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -57,6 +62,16 @@ function parseResamples(text: string | undefined): number {
     throw new UsageError(`--resamples must be an integer ≥ 2, got "${text}"`);
   }
   return value;
+}
+
+function parseReferencePoint(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const entries = text.split(",").map((entry) => entry.trim());
+  const values = entries.map((entry) => (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(entry) ? Number(entry) : Number.NaN));
+  if (values.some((value) => !Number.isFinite(value))) {
+    throw new UsageError(`--reference-point must list comma-separated numbers, one per objective, such as 0,0.5; got "${text}"`);
+  }
+  return values;
 }
 
 function parseNames(text: string | undefined, inputs: number): string[] | undefined {
@@ -104,6 +119,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
   const { htmlPath, jsonPath, comparison } = await writeCompareReport(positionals, out, {
     names: parseNames(values.names, positionals.length),
     resamples: parseResamples(values.resamples),
+    referencePoint: parseReferencePoint(values["reference-point"]),
     command: ["clp", "compare", ...argv].map(shellQuote).join(" "),
   });
   process.stdout.write(`${formatSummary(comparison)}\nwrote ${htmlPath} and ${jsonPath}\n`);

@@ -7,6 +7,16 @@ import { weightKey, type CompareMethod } from "./compare-inputs.js";
 import { escapeHtml, htmlPage } from "./html-page.js";
 import { formatStatistic, formatWeight } from "./front.js";
 
+/** Describes where the hypervolume reference point comes from. */
+function referencePointOrigin(comparison: Comparison): string {
+  const { given, margin } = comparison.hypervolume;
+  if (given) return "given with --reference-point, so hypervolumes compare across reports that use the same point";
+  return (
+    `which lies ${Math.round(margin * 100)}% of each objective's range below the lowest mean of any method's ` +
+    "grid weights and π_ref, so it moves when methods are added or removed and hypervolumes compare only within one report"
+  );
+}
+
 /** A figure rendered to SVG. */
 export interface RenderedFigure {
   id: string;
@@ -259,16 +269,14 @@ export function renderCompareHtml(
 <h2>Methods</h2>
 ${renderMethods(comparison)}
 <h2>Decoding settings and sample budget</h2>
-<p>Every method was evaluated with these settings on the same test prompts.</p>
+<p>Every method was evaluated with these settings on the same number of test prompts (and on the
+same prompts, where front.json records their fingerprint).</p>
 ${renderSettings(comparison)}
 ${notes === "" ? "" : `<h2>Notes</h2>\n<ul class="notes">\n${notes}\n</ul>`}
 ${figures.map(renderFigure).join("\n")}
 <h2>Metrics</h2>
 <p>Hypervolume is measured over each method's grid means (π_ref excluded) above the shared
-reference point ${escapeHtml(formatVector(comparison.hypervolume.referencePoint))}, which lies
-${Math.round(comparison.hypervolume.margin * 100)}% of each objective's range below the lowest mean
-of any method's grid weights and π_ref, so it moves when methods are added or removed and
-hypervolumes compare only within one report. The baseline is the first method, ${escapeHtml(first)}, and
+reference point ${escapeHtml(formatVector(comparison.hypervolume.referencePoint))}, ${referencePointOrigin(comparison)}. The baseline is the first method, ${escapeHtml(first)}, and
 the interval of HV − HV(baseline) is a paired percentile bootstrap over test prompts. Noise in the
 grid means raises a front's hypervolume, so a policy that ignores w can score close to one that
 steers: read hypervolume together with ρ and the edge counts. Dominance

@@ -40,6 +40,11 @@ export interface CompareOptions {
   level?: number;
   /** Margin of the shared reference point, a fraction of each objective's range (default 0.1). */
   margin?: number;
+  /**
+   * Hypervolume reference point, one raw reward per objective, in place of the one derived from
+   * the methods compared. A fixed point keeps hypervolumes comparable across reports.
+   */
+  referencePoint?: readonly number[];
   /** The command line that produced the comparison, recorded in the report. */
   command?: string;
 }
@@ -107,7 +112,8 @@ export interface Comparison {
   settings: Record<BudgetField, number>;
   /** Number of test prompts in the per-prompt rewards, or null when no file has them. */
   perPromptCount: number | null;
-  hypervolume: { referencePoint: number[]; margin: number };
+  /** `given` is true when the reference point came from CompareOptions.referencePoint. */
+  hypervolume: { referencePoint: number[]; margin: number; given: boolean };
   bootstrap: { resamples: number; seed: number; level: number };
   methods: MethodMetrics[];
   /** Caveats that apply to the numbers, in plain sentences. */
@@ -134,7 +140,12 @@ export function compareMethods(
     file.points.map((point) => point.means),
     [file.reference.means],
   ]);
-  const referencePoint = sharedReferencePoint(pointSets, margin);
+  const referencePoint = options.referencePoint === undefined ? sharedReferencePoint(pointSets, margin) : [...options.referencePoint];
+  if (referencePoint.length !== first.file.objectives.length || !referencePoint.every(Number.isFinite)) {
+    throw new ReportError(
+      `reference point [${referencePoint.join(", ")}] must have one finite number per objective (${first.file.objectives.join(", ")})`,
+    );
+  }
 
   const metrics = methods.map((method, index) => {
     const own = measureMethod(method, referencePoint);
@@ -157,7 +168,7 @@ export function compareMethods(
     objectives: [...first.file.objectives],
     settings: budgetSettings(first.file),
     perPromptCount: perPromptCount(methods),
-    hypervolume: { referencePoint, margin },
+    hypervolume: { referencePoint, margin, given: options.referencePoint !== undefined },
     bootstrap: { resamples, seed, level },
     methods: metrics,
     notes: comparisonNotes(methods, metrics),
