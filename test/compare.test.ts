@@ -156,6 +156,14 @@ describe("compare.json numbers", () => {
     assert.match(readFileSync(htmlPath, "utf8"), /given with --reference-point/);
   });
 
+  test("few prompts get a note", async () => {
+    const { json } = await twoObjectiveReport();
+    assert.ok(
+      json.notes.some((note) => /resample only 4 test prompts; percentile bootstrap intervals from fewer than 30 are too narrow/.test(note)),
+      json.notes.join("\n"),
+    );
+  });
+
   test("coarser per-weight grid keeps its hypervolume", async () => {
     const { json } = await twoObjectiveReport();
     const [clpFile, , perWeightFile] = files;

@@ -286,12 +286,22 @@ function withFileContext<T>(file: EvalFile, compute: () => T): T {
   }
 }
 
+/** Prompt count below which the report warns that bootstrap intervals are too narrow (a rule of thumb). */
+const FEW_PROMPTS = 30;
+
 function comparisonNotes(
   methods: readonly CompareMethod[],
   metrics: readonly MethodMetrics[],
 ): string[] {
   const notes: string[] = [];
   const first = methods[0]!;
+  const prompts = perPromptCount(methods);
+  if (methods.length > 1 && prompts !== null && prompts < FEW_PROMPTS) {
+    notes.push(
+      `The intervals resample only ${prompts} test prompts; percentile bootstrap intervals from fewer than ` +
+        `${FEW_PROMPTS} are too narrow, so evaluate more prompts before reading them.`,
+    );
+  }
   metrics.forEach((entry) => {
     const versus = entry.versusFirst;
     if (versus?.partialGrid) {
