@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -521,6 +521,13 @@ test("clp eval stops on a hung reward", () => {
   const again = evaluate();
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /\(2 read from .*eval-cache\)/);
+  // An edited reward module keys new cache entries: the scores come from a fresh worker again,
+  // whose ninth call hangs as the first time.
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(join(root, "late.mjs"), later, later);
+  const edited = evaluate();
+  assert.equal(edited.status, 1, edited.stdout);
+  assert.match(edited.stderr, /reward "test-hang-late" did not return within 1 s/);
 });
 
 test("asynchronous reward is named as such", async () => {

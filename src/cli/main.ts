@@ -1,6 +1,7 @@
 /**
  * The `clp` command line: train, evaluate and steer conditioned language policies.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -194,12 +195,17 @@ async function runEvaluation(target: EvalTarget) {
     settings.prompts = examples.length;
     const started = Date.now();
     // Every file the policy was read from keys the cache, so a retrained policy (or a retrained
-    // run that a DeRa or logit-mixing run borrows from) misses it.
-    const sources = policySourceFiles(target.runDir).map((file) => {
+    // run that a DeRa or logit-mixing run borrows from) misses it. So do π_ref's weights, the
+    // reward modules and the test prompts, which change the KL and the scores.
+    // NOTE: files that a reward module imports in turn are not part of the key.
+    const referenceWeights = join(resolveReferencePath(config.reference), "model.safetensors");
+    const keyFiles = [...policySourceFiles(target.runDir), referenceWeights, ...config.rewardModules];
+    const sources = keyFiles.map((file) => {
       const stat = existsSync(file) ? statSync(file) : null;
       return [resolve(file), stat?.size ?? null, stat?.mtimeMs ?? null];
     });
-    const cache = new EvalCache(join(outDir, "eval-cache"), { kind: policy.kind, sources });
+    const testPrompts = createHash("sha256").update(JSON.stringify(examples.map((e) => e.description))).digest("hex");
+    const cache = new EvalCache(join(outDir, "eval-cache"), { kind: policy.kind, sources, testPrompts });
     const front = await evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet, kl, cache });
     const steering = await writeEvaluation(outDir, { title, method: policy.kind, klCoef: kl, testPrompts: examples.map((e) => e.description) }, config.objectives, settings, front.reference, front.points);
     process.stdout.write(`\n${formatTable(config.objectives, front.reference, front.points)}\n\n`);

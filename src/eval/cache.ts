@@ -1,9 +1,9 @@
 /**
  * A folder of finished evaluation points, so an interrupted `clp eval` continues where it
- * stopped. Each point is one JSON file named by a hash of everything that determines it: the
- * policy (its run folder and when its policy was written), the steering input and the evaluation
- * settings. A changed setting or a retrained policy therefore misses the cache instead of reusing
- * stale numbers.
+ * stopped. Each point is one JSON file named by a hash of what determines it: the policy's files,
+ * π_ref's weights and the reward modules (path, size and modification time), the test prompts,
+ * the steering input and the evaluation settings. A changed setting, a retrained policy or an
+ * edited reward module therefore misses the cache instead of reusing stale numbers.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
