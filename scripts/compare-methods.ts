@@ -14,7 +14,7 @@
 import { spawnSync } from "node:child_process";
 import { cpus, totalmem, type } from "node:os";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Comparison } from "../src/eval/compare-metrics.js";
 
@@ -70,12 +70,28 @@ function clp(args: string[]): void {
 const wallMinutes: Record<string, number> = {};
 const timesPath = join(out, "wall-times.json");
 if (existsSync(timesPath)) Object.assign(wallMinutes, JSON.parse(readFileSync(timesPath, "utf8")) as Record<string, number>);
+/** Returns the first override whose value differs from the finished run's config.json, or null. */
+function changedOverride(runDir: string, overrides: readonly string[]): string | null {
+  const config = JSON.parse(readFileSync(join(runDir, "config.json"), "utf8")) as Record<string, unknown>;
+  for (const override of overrides) {
+    const [key, ...rest] = override.split("=");
+    const text = rest.join("=");
+    let wanted: unknown = text;
+    try {
+      wanted = JSON.parse(text);
+    } catch {
+      // A bare string, such as a folder path.
+    }
+    const actual = key!.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], config);
+    // Paths match when they name the same folder, relative or absolute.
+    const samePath = typeof actual === "string" && typeof wanted === "string" && resolve(actual) === resolve(wanted);
+    if (!samePath && JSON.stringify(actual) !== JSON.stringify(wanted)) return `${key} is ${JSON.stringify(actual)} there, ${JSON.stringify(wanted)} here`;
+  }
+  return null;
+}
+
 for (const method of methods) {
   const runDir = join(out, method);
-  if (existsSync(join(runDir, "front.json")) && wallMinutes[method] !== undefined) {
-    process.stderr.write(`${method}: already done, skipping\n`);
-    continue;
-  }
   const overrides = [
     `objectives=${JSON.stringify(objectives)}`,
     `rl.steps=${values.steps}`,
@@ -84,6 +100,15 @@ for (const method of methods) {
   ];
   overrides.push(...(methodOverrides.get(method) ?? []));
   if (method === "logit-mixing") overrides.push(`baseline.expertsFrom=${join(out, "rewarded-soups")}`);
+  if (existsSync(join(runDir, "front.json")) && existsSync(join(runDir, "config.json")) && wallMinutes[method] !== undefined) {
+    const changed = changedOverride(runDir, overrides);
+    if (changed === null) {
+      process.stderr.write(`${method}: already done with these settings, skipping\n`);
+      continue;
+    }
+    process.stderr.write(`${method}: the finished run in ${runDir} differs (${changed}); training it again\n`);
+    delete wallMinutes[method];
+  }
   const started = Date.now();
   clp(["train", "--config", join("configs/methods", `${method}.json`), "--run-dir", runDir, "--overwrite", "--quiet", ...overrides.flatMap((o) => ["--set", o])]);
   wallMinutes[method] = (Date.now() - started) / 60000;
