@@ -9,7 +9,8 @@
  * Each method runs as `clp train` in its own folder under --out with the same overrides, so every
  * method gets the same π_ref, data, RL steps, sample budget and decoding settings. `--set
  * logit-clp:rl.lr=0.001` changes one field of one method's config and is recorded in the command.
- * Finished methods are skipped when the script runs again, so an interrupted comparison continues.
+ * Finished methods whose config.json matches these settings are skipped when the script runs
+ * again, so an interrupted comparison continues; a method run with other settings is retrained.
  */
 import { spawnSync } from "node:child_process";
 import { cpus, totalmem, type } from "node:os";
@@ -76,16 +77,16 @@ function changedOverride(runDir: string, overrides: readonly string[]): string |
   for (const override of overrides) {
     const [key, ...rest] = override.split("=");
     const text = rest.join("=");
-    let wanted: unknown = text;
+    let expected: unknown = text;
     try {
-      wanted = JSON.parse(text);
+      expected = JSON.parse(text);
     } catch {
       // A bare string, such as a folder path.
     }
     const actual = key!.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], config);
     // Paths match when they name the same folder, relative or absolute.
-    const samePath = typeof actual === "string" && typeof wanted === "string" && resolve(actual) === resolve(wanted);
-    if (!samePath && JSON.stringify(actual) !== JSON.stringify(wanted)) return `${key} is ${JSON.stringify(actual)} there, ${JSON.stringify(wanted)} here`;
+    const samePath = typeof actual === "string" && typeof expected === "string" && resolve(actual) === resolve(expected);
+    if (!samePath && JSON.stringify(actual) !== JSON.stringify(expected)) return `${key} is ${JSON.stringify(actual)} there, ${JSON.stringify(expected)} here`;
   }
   return null;
 }
