@@ -146,13 +146,13 @@ describe("compare.json numbers", () => {
 
   test("given reference point replaces the shared one", () => {
     const htmlPath = join(tempDir, "fixed-point", "report.html");
-    const result = clp("compare", CLP_M2, SOUPS_M2, "--out", htmlPath, "--resamples", "10", "--reference-point", "0,0.5");
+    const result = clp("compare", CLP_M2, SOUPS_M2, "--out", htmlPath, "--resamples", "10", "--reference-point", "-0.01,0.5");
     assert.equal(result.status, 0, result.stderr);
     const json = JSON.parse(readFileSync(join(tempDir, "fixed-point", "compare.json"), "utf8")) as Comparison;
-    assert.deepEqual(json.hypervolume.referencePoint, [0, 0.5]);
+    assert.deepEqual(json.hypervolume.referencePoint, [-0.01, 0.5]);
     assert.equal(json.hypervolume.given, true);
-    assert.equal(json.methods[0]!.hypervolume, hypervolume(means(files[0]!), [0, 0.5]));
-    assert.equal(json.methods[1]!.hypervolume, hypervolume(means(files[1]!), [0, 0.5]));
+    assert.equal(json.methods[0]!.hypervolume, hypervolume(means(files[0]!), [-0.01, 0.5]));
+    assert.equal(json.methods[1]!.hypervolume, hypervolume(means(files[1]!), [-0.01, 0.5]));
     assert.match(readFileSync(htmlPath, "utf8"), /given with --reference-point/);
   });
 
@@ -162,6 +162,14 @@ describe("compare.json numbers", () => {
       json.notes.some((note) => /resample only 4 test prompts; percentile bootstrap intervals from fewer than 30 are too narrow/.test(note)),
       json.notes.join("\n"),
     );
+  });
+
+  test("empty fronts and few resamples get notes", () => {
+    const result = clp("compare", CLP_M2, SOUPS_M2, "--out", join(tempDir, "high-point", "r.html"), "--resamples", "10", "--reference-point", "1,1");
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^note: No grid mean of rewarded-soups on coverage vs brevity dominates the reference point, so its hypervolume is 0\.$/m);
+    assert.match(result.stdout, /^note: The intervals come from only 10 bootstrap resamples, so their bounds are rough/m);
+    assert.match(result.stdout, /^note: The intervals resample only 4 test prompts/m);
   });
 
   test("coarser per-weight grid keeps its hypervolume", async () => {

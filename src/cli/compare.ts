@@ -37,10 +37,25 @@ function shellQuote(argument: string): string {
   return `'${argument.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Joins `--reference-point -0.1,0.5` into one argument, which parseArgs would take for two options. */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] === "--reference-point" && next !== undefined && /^-\d|^-\./.test(next)) {
+      joined.push(`--reference-point=${next}`);
+      i++;
+    } else {
+      joined.push(argv[i]!);
+    }
+  }
+  return joined;
+}
+
 function parseCompareArgs(argv: string[]) {
   try {
     return parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       allowPositionals: true,
       options: {
         out: { type: "string" },
@@ -122,5 +137,6 @@ export async function compareCommand(argv: string[]): Promise<void> {
     referencePoint: parseReferencePoint(values["reference-point"]),
     command: ["clp", "compare", ...argv].map(shellQuote).join(" "),
   });
-  process.stdout.write(`${formatSummary(comparison)}\nwrote ${htmlPath} and ${jsonPath}\n`);
+  const notes = comparison.notes.map((note) => `note: ${note}\n`).join("");
+  process.stdout.write(`${formatSummary(comparison)}\n${notes}wrote ${htmlPath} and ${jsonPath}\n`);
 }

@@ -171,7 +171,7 @@ export function compareMethods(
     hypervolume: { referencePoint, margin, given: options.referencePoint !== undefined },
     bootstrap: { resamples, seed, level },
     methods: metrics,
-    notes: comparisonNotes(methods, metrics),
+    notes: comparisonNotes(methods, metrics, resamples),
   };
 }
 
@@ -289,9 +289,13 @@ function withFileContext<T>(file: EvalFile, compute: () => T): T {
 /** Prompt count below which the report warns that bootstrap intervals are too narrow (a rule of thumb). */
 const FEW_PROMPTS = 30;
 
+/** Resample count below which the report calls the interval bounds rough. */
+const FEW_RESAMPLES = 100;
+
 function comparisonNotes(
   methods: readonly CompareMethod[],
   metrics: readonly MethodMetrics[],
+  resamples: number,
 ): string[] {
   const notes: string[] = [];
   const first = methods[0]!;
@@ -302,7 +306,16 @@ function comparisonNotes(
         `${FEW_PROMPTS} are too narrow, so evaluate more prompts before reading them.`,
     );
   }
+  if (methods.length > 1 && resamples < FEW_RESAMPLES) {
+    notes.push(
+      `The intervals come from only ${resamples} bootstrap resamples, so their bounds are rough; ` +
+        `use --resamples ${COMPARE_DEFAULTS.resamples} or more for numbers to report.`,
+    );
+  }
   metrics.forEach((entry) => {
+    if (entry.hypervolume === 0) {
+      notes.push(`No grid mean of ${entry.name} dominates the reference point, so its hypervolume is 0.`);
+    }
     const versus = entry.versusFirst;
     if (versus?.partialGrid) {
       notes.push(
