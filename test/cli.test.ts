@@ -1,9 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeTempDir } from "./support/temp-dir.js";
 
 function clp(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ["bin/clp.js", ...args], { encoding: "utf8" });
@@ -29,7 +30,7 @@ test("unknown command and missing options fail clearly", () => {
 });
 
 test("bad config file names the file and field", () => {
-  const dir = mkdtempSync(join(tmpdir(), "clp-cli-"));
+  const dir = makeTempDir("clp-cli-");
   const path = join(dir, "bad.json");
   writeFileSync(path, JSON.stringify({ rl: { klCoef: -1 } }));
   const r = clp("train", "--config", path);
@@ -47,7 +48,7 @@ test("generate rejects a plain model folder", () => {
 });
 
 test("unknown reward and used run folder fail before writing", () => {
-  const dir = mkdtempSync(join(tmpdir(), "clp-cli-"));
+  const dir = makeTempDir("clp-cli-");
   const path = join(dir, "cfg.json");
   writeFileSync(path, JSON.stringify({ objectives: ["coverage", "concision"] }));
   const runDir = join(dir, "run");
@@ -72,7 +73,7 @@ test("generate rejects zero tokens and hex weights", () => {
 });
 
 test("train with a reward module and --set, then eval and generate", () => {
-  const dir = mkdtempSync(join(tmpdir(), "clp-cli-module-"));
+  const dir = makeTempDir("clp-cli-module-");
   mkdirSync(join(dir, "rewards"));
   writeFileSync(join(dir, "rewards", "length.mjs"), `export default {
   name: "char-length",

@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig } from "../src/clp/config.js";
 import { ClpPolicy } from "../src/clp/policy.js";
@@ -12,6 +11,7 @@ import { getReward, registerReward, RewardError } from "../src/rewards/index.js"
 import { registerVerbosity } from "./support/verbosity.js";
 import { trainRun } from "../src/rl/methods.js";
 import * as torch from "../src/torch/index.js";
+import { makeTempDir } from "./support/temp-dir.js";
 
 // A short run of attn-CLP from the committed reference policy on a slice of the real data. The
 // test pairs brevity with its mirror image, and weights near the vertices (Dirichlet 0.3), so 16
@@ -29,7 +29,7 @@ const base = {
 };
 
 test("short CLP run steers both rewards", async () => {
-  const runDir = mkdtempSync(join(tmpdir(), "clp-e2e-"));
+  const runDir = makeTempDir("clp-e2e-");
   const config = resolveConfig(base, "e2e");
   const result = await trainRun(config, runDir, { quiet: true });
   const examples = loadSplit(defaultTaskPaths().validation, { limit: 48 });
@@ -64,7 +64,7 @@ test("NaN reward stops run with checkpoint", async () => {
     higherIsBetter: true,
     score: ({ summary }) => (++calls > 40 ? Number.NaN : summary.length / 100),
   }, { replace: true });
-  const runDir = mkdtempSync(join(tmpdir(), "clp-nan-"));
+  const runDir = makeTempDir("clp-nan-");
   const config = resolveConfig({ ...base, objectives: ["coverage", "flaky-length"], rl: { ...base.rl, steps: 3 } }, "nan");
   await assert.rejects(trainRun(config, runDir, { quiet: true }), (err: unknown) => {
     assert.ok(err instanceof RewardError);

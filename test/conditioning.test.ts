@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
 import { Gpt } from "../src/model/gpt.js";
@@ -19,6 +18,7 @@ import { PerWeightPolicy } from "../src/baselines/per-weight.js";
 import { DeraPolicy } from "../src/baselines/dera.js";
 import { Tokenizer } from "../src/tokenizer/bpe.js";
 import { lmLoss } from "../src/train/lm.js";
+import { makeTempDir } from "./support/temp-dir.js";
 
 const { tidy } = torch;
 const tokenizer = Tokenizer.load("models/ref/tokenizer.json");
@@ -245,7 +245,7 @@ test("checkpoint records the variant and rejects mismatches", () => {
   const reference = Gpt.init(config, 8);
   const policy = ClpPolicy.fromReference(reference, tokenizer, metadata("lora"));
   perturb(policy.model, 9);
-  const dir = join(mkdtempSync(join(tmpdir(), "clp-cond-")), "policy");
+  const dir = join(makeTempDir("clp-cond-"), "policy");
   policy.save(dir);
   const loaded = ClpPolicy.load(dir, { objectives, variant: "lora", numCopies: 3 });
   assert.deepEqual(loaded.metadata.lora, { ...lora, targets: [...lora.targets] });

@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
 import { Gpt } from "../src/model/gpt.js";
@@ -9,6 +8,7 @@ import type { GptConfig } from "../src/model/config.js";
 import { generate } from "../src/model/generate.js";
 import { loadSafetensors, saveSafetensors, CheckpointError } from "../src/model/safetensors.js";
 import { lmLoss, makeOptimizer } from "../src/train/lm.js";
+import { makeTempDir } from "./support/temp-dir.js";
 
 const { tidy } = torch;
 const config: GptConfig = { vocabSize: 61, contextLength: 48, dModel: 32, nLayers: 2, nHeads: 4, dMlp: 64, dropout: 0, layerNormEps: 1e-5 };
@@ -104,7 +104,7 @@ test("training steps leave the live-tensor count unchanged", () => {
 });
 
 test("safetensors round trip and corrupt-file errors", () => {
-  const dir = mkdtempSync(join(tmpdir(), "clp-st-"));
+  const dir = makeTempDir("clp-st-");
   const path = join(dir, "t.safetensors");
   const a = torch.keep(torch.randn([3, 4]));
   const b = torch.keep(torch.arange(0, 5));
