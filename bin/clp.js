@@ -8,6 +8,11 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write("clp is not built yet: run `npm run setup` in the clp checkout first.\n");
   process.exit(1);
 }
+// A closed pipe (`clp eval … | head`) ends the output the reader wanted, so exit quietly.
+process.stdout.on("error", (err) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
 const { main } = await import(entry.href);
 try {
   await main(process.argv.slice(2));

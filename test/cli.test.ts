@@ -118,8 +118,11 @@ test("train with a reward module and --set, then eval and generate", () => {
   const gridded = clp("eval", "--run", runDir, "--grid", join(dir, "grid.csv"), "--out", join(dir, "grid-eval"), "--quiet");
   assert.equal(gridded.status, 0, gridded.stderr);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, "grid-eval", "front.json"), "utf8")).points.map((p: { weights: number[] }) => p.weights), [[0.25, 0.75]]);
+  // A grid without vertices has no steering check to make.
+  assert.match(gridded.stdout, /^steering char-length: not checked, because the grid lacks its vertex or every other vertex$/m);
   writeFileSync(join(dir, "bad-grid.csv"), "0.3,0.3\n");
-  assert.match(clp("eval", "--run", runDir, "--grid", join(dir, "bad-grid.csv")).stderr, /line 1/);
+  assert.match(clp("eval", "--run", runDir, "--grid", join(dir, "bad-grid.csv")).stderr, new RegExp(`^clp: --grid ${join(dir, "bad-grid.csv")}: weight grid line 1`));
+  assert.match(clp("eval", "--run", runDir, "--grid", dir).stderr, new RegExp(`^clp: --grid ${dir} is not a file; name a text or JSON file of weight rows`));
   const generated = clp("generate", "--run", runDir, "--weights", "0,1", "--text", "A command-line tool that converts images between formats.", "--max-new-tokens", "6");
   assert.equal(generated.status, 0, generated.stderr);
   assert.ok(generated.stdout.trim().length > 0);

@@ -210,6 +210,10 @@ async function runEvaluation(target: EvalTarget) {
     const steering = await writeEvaluation(outDir, { title, method: policy.kind, klCoef: kl, testPrompts: examples.map((e) => e.description) }, config.objectives, settings, front.reference, front.points);
     process.stdout.write(`\n${formatTable(config.objectives, front.reference, front.points)}\n\n`);
     for (const s of steering) {
+      if (Number.isNaN(s.ownVertexMean)) {
+        process.stdout.write(`steering ${s.objective}: not checked, because the grid lacks its vertex or every other vertex\n`);
+        continue;
+      }
       process.stdout.write(
         `steering ${s.objective}: ${s.ownVertexMean.toFixed(3)} at its own vertex vs ${s.otherVertexMean.toFixed(3)} ` +
           `(difference ${s.difference.toFixed(3)}, ${s.differenceStderr > 0 ? `${(s.difference / s.differenceStderr).toFixed(1)} ${s.paired ? "paired " : ""}standard errors` : "standard error 0"}) ${s.passed ? "ok" : "NOT SEPARATED"}\n`,
@@ -227,6 +231,7 @@ async function runEvaluation(target: EvalTarget) {
 function evalGrid(policy: SteerablePolicy, config: ClpConfig, divisions: number, gridFile: string | undefined): number[][] {
   if (gridFile !== undefined) {
     if (!existsSync(gridFile)) throw new UsageError(`--grid ${gridFile} not found`);
+    if (!statSync(gridFile).isFile()) throw new UsageError(`--grid ${gridFile} is not a file; name a text or JSON file of weight rows`);
     try {
       return parseWeightGrid(readFileSync(gridFile, "utf8"), config.objectives);
     } catch (err) {
