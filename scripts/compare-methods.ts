@@ -9,8 +9,8 @@
  * Each method runs as `clp train` in its own folder under --out with the same overrides, so every
  * method gets the same π_ref, data, RL steps, sample budget and decoding settings. `--set
  * logit-clp:rl.lr=0.001` changes one field of one method's config and is recorded in the command.
- * Finished methods whose config.json matches these settings are skipped when the script runs
- * again, so an interrupted comparison continues; a method run with other settings is retrained.
+ * When the script runs again, it skips finished methods whose config.json matches these settings,
+ * so an interrupted comparison continues. A method finished with other settings is retrained.
  */
 import { spawnSync } from "node:child_process";
 import { cpus, totalmem, type } from "node:os";

@@ -20,7 +20,7 @@ import { pathToFileURL } from "node:url";
 
 import { chromium, type Browser } from "playwright-core";
 
-import { writeEvaluation } from "../src/cli/report.js";
+import { digestTestPrompts, writeEvaluation } from "../src/cli/report.js";
 import { ReportError, writeCompareReport, type Comparison } from "../src/eval/compare-report.js";
 import { loadEvalFile } from "../src/eval/eval-file.js";
 import type { EvalSettings, WeightResult } from "../src/eval/evaluate.js";
@@ -286,7 +286,7 @@ test("loader reads what clp eval writes", async () => {
       [0.2, 0.5],
     ],
   );
-  const testPrompts = ["A chess program.", "A text editor."];
+  const testPrompts = digestTestPrompts(["A chess program.", "A text editor."]);
   const run = { title: "CLP (attn) on coverage vs brevity", method: "clp", klCoef: 0.05, testPrompts };
   await writeEvaluation(folder, run, ["coverage", "brevity"], settings, reference, points);
 

@@ -3,6 +3,7 @@
  */
 import { parseArgs } from "node:util";
 
+import { DECIMAL_NUMBER } from "../clp/weights.js";
 import { COMPARE_DEFAULTS, type Comparison } from "../eval/compare-metrics.js";
 import { writeCompareReport } from "../eval/compare-report.js";
 import { formatStatistic } from "../eval/front.js";
@@ -82,7 +83,7 @@ function parseResamples(text: string | undefined): number {
 function parseReferencePoint(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
   const entries = text.split(",").map((entry) => entry.trim());
-  const values = entries.map((entry) => (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(entry) ? Number(entry) : Number.NaN));
+  const values = entries.map((entry) => (DECIMAL_NUMBER.test(entry) ? Number(entry) : Number.NaN));
   if (values.some((value) => !Number.isFinite(value))) {
     throw new UsageError(`--reference-point must list comma-separated numbers, one per objective, such as 0,0.5; got "${text}"`);
   }

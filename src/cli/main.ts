@@ -1,7 +1,6 @@
 /**
  * The `clp` command line: train, evaluate and steer conditioned language policies.
  */
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -20,7 +19,7 @@ import { trainRun } from "../rl/methods.js";
 import { isRunFolder, loadConfigRewards, resolveReferencePath, resolveRewards, validateRunInputs } from "../rl/run-context.js";
 import { assertRunFolderFree } from "../rl/run-lock.js";
 import { compareCommand } from "./compare.js";
-import { formatTable, writeEvaluation } from "./report.js";
+import { digestTestPrompts, formatTable, writeEvaluation } from "./report.js";
 
 /** Thrown for bad command-line usage; printed without a stack trace. */
 export class UsageError extends Error {
@@ -204,10 +203,10 @@ async function runEvaluation(target: EvalTarget) {
       const stat = existsSync(file) ? statSync(file) : null;
       return [resolve(file), stat?.size ?? null, stat?.mtimeMs ?? null];
     });
-    const testPrompts = createHash("sha256").update(JSON.stringify(examples.map((e) => e.description))).digest("hex");
-    const cache = new EvalCache(join(outDir, "eval-cache"), { kind: policy.kind, sources, testPrompts });
+    const testPrompts = digestTestPrompts(examples.map((e) => e.description));
+    const cache = new EvalCache(join(outDir, "eval-cache"), { kind: policy.kind, sources, testPrompts: testPrompts.sha256 });
     const front = await evaluateFront(policy, reference, examples, rewards, grid, settings, { quiet, kl, cache });
-    const steering = await writeEvaluation(outDir, { title, method: policy.kind, klCoef: kl, testPrompts: examples.map((e) => e.description) }, config.objectives, settings, front.reference, front.points);
+    const steering = await writeEvaluation(outDir, { title, method: policy.kind, klCoef: kl, testPrompts }, config.objectives, settings, front.reference, front.points);
     process.stdout.write(`\n${formatTable(config.objectives, front.reference, front.points)}\n\n`);
     for (const s of steering) {
       if (Number.isNaN(s.ownVertexMean)) {

@@ -66,19 +66,28 @@ export function steeringChecks(objectives: readonly string[], points: readonly W
   });
 }
 
+/** Fingerprint of the test prompts, so that clp compare can tell evaluations on other prompts apart. */
+export interface TestPromptsDigest {
+  count: number;
+  sha256: string;
+}
+
+/** Returns the fingerprint of the test prompts' descriptions. */
+export function digestTestPrompts(descriptions: readonly string[]): TestPromptsDigest {
+  return { count: descriptions.length, sha256: createHash("sha256").update(JSON.stringify(descriptions)).digest("hex") };
+}
+
 /** Writes front.json, front.csv, front.svg and front.html into `dir`; returns the steering checks. */
 export async function writeEvaluation(
   dir: string,
-  { title, method, klCoef, testPrompts }: { title: string; method: string; klCoef: number | null; testPrompts: readonly string[] },
+  { title, method, klCoef, testPrompts }: { title: string; method: string; klCoef: number | null; testPrompts: TestPromptsDigest },
   objectives: readonly string[],
   settings: EvalSettings,
   reference: WeightResult,
   points: readonly WeightResult[],
 ): Promise<SteeringCheck[]> {
   const steering = steeringChecks(objectives, points);
-  // A fingerprint of the prompts, so that clp compare can tell evaluations on other prompts apart.
-  const testPromptsDigest = { count: testPrompts.length, sha256: createHash("sha256").update(JSON.stringify(testPrompts)).digest("hex") };
-  const result = { format: EVAL_FORMAT, title, method, objectives, settings, klCoef, testPrompts: testPromptsDigest, reference, points, steering };
+  const result = { format: EVAL_FORMAT, title, method, objectives, settings, klCoef, testPrompts, reference, points, steering };
   writeFileAtomic(join(dir, "front.json"), [Buffer.from(JSON.stringify(result, null, 2) + "\n")]);
   const header = [...objectives.map((o) => `w_${o}`), ...objectives.flatMap((o) => [`${o}_mean`, `${o}_stderr`]), "kl", "kl_stderr", "mean_words"];
   const line = (r: WeightResult, weights: readonly (number | string)[]) =>

@@ -43,11 +43,13 @@ export function validateWeights(w: readonly number[], objectives: readonly strin
   }
 }
 
+/** A decimal number as written on a command line or in a file: no hex, no "Infinity", no empty string. */
+export const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** Parses "0.2,0.8" into numbers, then validates it against `objectives`. */
 export function parseWeights(text: string, objectives: readonly string[]): number[] {
   const parts = text.split(",").map((p) => p.trim());
-  const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-  const w = parts.map((p) => (decimal.test(p) ? Number(p) : Number.NaN));
+  const w = parts.map((p) => (DECIMAL_NUMBER.test(p) ? Number(p) : Number.NaN));
   w.forEach((x, i) => {
     if (Number.isNaN(x)) {
       throw new WeightError(`weights "${text}": entry ${i} ("${parts[i]}") is not a number; write them like 0.2,0.8`);

@@ -1,10 +1,7 @@
 // Weight grids read from a file: the weight vectors w at which a conditioned policy is evaluated.
 
-import { validateWeights, WeightError } from "../clp/weights.js";
+import { DECIMAL_NUMBER, validateWeights, WeightError } from "../clp/weights.js";
 import { weightKey } from "./compare-inputs.js";
-
-/** A decimal number as written in a grid file: no hex, no "Infinity", no empty string. */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** An objective name in a header line. */
 const NAME = /^[A-Za-z_][\w.-]*$/;
@@ -93,7 +90,7 @@ function checkHeader(names: readonly string[], objectives: readonly string[], li
 }
 
 function parseEntry(token: string, entry: number, line: number): number {
-  if (!DECIMAL.test(token)) {
+  if (!DECIMAL_NUMBER.test(token)) {
     throw new WeightError(
       `weight grid line ${line}: entry ${entry} ("${token}") is not a number; ` +
         `write rows such as 0.2,0.8`,
